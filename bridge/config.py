@@ -1,0 +1,137 @@
+"""Kervan configuration: one INI file, then ``KERVAN_<SECTION>_<KEY>`` environment overrides.
+
+The file is found at ``--config``, ``$KERVAN_CONFIG``, ``./kervan.ini`` or ``/etc/kervan/kervan.ini``
+(first that exists). Every key has a default, so a bare machine with the local services runs
+without any file at all.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULTS: dict[str, dict[str, str]] = {
+    "database": {
+        # The OpenCart database Kervan lives beside; Kervan's tables use OpenCart's prefix.
+        "url": "mysql://root:@127.0.0.1:3306/opencart",
+        "prefix": "oc_",
+    },
+    "amqp": {
+        "url": "amqp://guest:guest@127.0.0.1:5672/%2F",
+        "exchange": "kervan",
+        "heartbeat": "15",
+    },
+    "redis": {
+        "url": "redis://127.0.0.1:6379/0",
+        "prefix": "kervan:",
+    },
+    "relay": {
+        "batch_size": "500",
+        "poll_interval": "0.1",
+        "confirm_window": "1000",
+        "retention_hours": "72",
+        "leader_lock": "kervan_relay",
+    },
+    "worker": {
+        "prefetch": "8",
+        "threads": "4",
+        "delivery_limit": "20",
+        "max_attempts": "8",
+        "retry_tiers": "1,5,30,120,600",
+        "heartbeat_interval": "5",
+        "batch_poll_interval": "2",
+    },
+    "channels": {
+        # Comma list of channel codes workers and topology serve (rows in kervan_channel carry
+        # the credentials and base URL of each account).
+        "enabled": "trendyol",
+    },
+    "sandbox": {
+        "host": "127.0.0.1",
+        "trendyol_port": "8701",
+    },
+    "log": {
+        "level": "INFO",
+        "json": "false",
+    },
+}
+
+
+@dataclass
+class Config:
+    """Resolved configuration; sections are plain dicts of strings, read via the typed getters."""
+
+    sections: dict[str, dict[str, str]] = field(default_factory=dict)
+    source: str | None = None
+
+    def get(self, section: str, key: str) -> str:
+        try:
+            return self.sections[section][key]
+        except KeyError:
+            raise KeyError(f"config has no [{section}] {key}") from None
+
+    def getint(self, section: str, key: str) -> int:
+        return int(self.get(section, key))
+
+    def getfloat(self, section: str, key: str) -> float:
+        return float(self.get(section, key))
+
+    def getbool(self, section: str, key: str) -> bool:
+        return self.get(section, key).strip().lower() in {"1", "true", "yes", "on"}
+
+    def getlist(self, section: str, key: str) -> list[str]:
+        return [p.strip() for p in self.get(section, key).split(",") if p.strip()]
+
+    def with_overrides(self, overrides: dict[str, dict[str, str]]) -> Config:
+        merged = {s: dict(v) for s, v in self.sections.items()}
+        for section, values in overrides.items():
+            merged.setdefault(section, {}).update({k: str(v) for k, v in values.items()})
+        return Config(merged, self.source)
+
+    def env(self) -> dict[str, str]:
+        """The configuration as KERVAN_* variables, to hand to a child process."""
+        return {
+            f"KERVAN_{s.upper()}_{k.upper()}": v for s, values in self.sections.items() for k, v in values.items()
+        }
+
+    @property
+    def prefix(self) -> str:
+        return self.get("database", "prefix")
+
+
+def _candidate_files(explicit: str | None) -> list[Path]:
+    if explicit:
+        return [Path(explicit)]
+    paths = []
+    if os.environ.get("KERVAN_CONFIG"):
+        paths.append(Path(os.environ["KERVAN_CONFIG"]))
+    paths += [Path("kervan.ini"), Path("/etc/kervan/kervan.ini")]
+    return paths
+
+
+def load(path: str | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Defaults, then the INI file, then KERVAN_<SECTION>_<KEY> environment variables."""
+    environ = os.environ if environ is None else environ
+    sections = {s: dict(v) for s, v in DEFAULTS.items()}
+    source = None
+    for candidate in _candidate_files(path):
+        if candidate.is_file():
+            parser = configparser.ConfigParser(interpolation=None)
+            parser.read(candidate, encoding="utf-8")
+            for s in parser.sections():
+                sections.setdefault(s, {}).update(parser[s])
+            source = str(candidate)
+            break
+        if path:
+            raise FileNotFoundError(f"config file {candidate} does not exist")
+    for name, value in environ.items():
+        if not name.startswith("KERVAN_") or name == "KERVAN_CONFIG":
+            continue
+        rest = name[len("KERVAN_") :].lower()
+        # Section names contain no underscore, so the first one splits section from key.
+        section, _, key = rest.partition("_")
+        if section and key:
+            sections.setdefault(section, {})[key] = value
+    return Config(sections, source)
