@@ -1,0 +1,101 @@
+"""The event envelope every Kervan message carries, as JSON.
+
+Events say what changed, not what it is (DESIGN §2.1): ids, never the product. ``seq`` is the
+outbox row id, monotonic per database, so a consumer can tell an older event of an aggregate
+from a newer one.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+# Event types the fleet understands. Unknown types are poison: parked with the reason.
+KNOWN_TYPES = {
+    "product.saved",
+    "product.deleted",
+    "stock.changed",
+    "order.created",
+    "order.status_changed",
+    "cmd.resync",
+    "cmd.replay",
+    "cmd.channel_pause",
+    "cmd.channel_resume",
+}
+
+
+class PoisonMessage(ValueError):
+    """A message that can never be processed as it is: unreadable, or of an unknown type."""
+
+
+def utcnow_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    aggregate_type: str
+    aggregate_id: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    occurred_at: str = field(default_factory=utcnow_iso)
+    correlation_id: str | None = None
+    seq: int | None = None
+    source: str = "kervan"
+    schema: int = SCHEMA_VERSION
+
+    @property
+    def aggregate(self) -> str:
+        return f"{self.aggregate_type}:{self.aggregate_id}"
+
+    def to_json(self) -> bytes:
+        data = asdict(self)
+        if data["correlation_id"] is None:
+            data["correlation_id"] = self.id
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, body: bytes | str) -> Event:
+        try:
+            data = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise PoisonMessage(f"body is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise PoisonMessage("body is not a JSON object")
+        missing = [k for k in ("id", "type", "aggregate_type", "aggregate_id") if not data.get(k)]
+        if missing:
+            raise PoisonMessage(f"envelope lacks {', '.join(missing)}")
+        if data.get("schema", 1) > SCHEMA_VERSION:
+            raise PoisonMessage(f"envelope schema {data['schema']} is newer than this worker ({SCHEMA_VERSION})")
+        if data["type"] not in KNOWN_TYPES:
+            raise PoisonMessage(f"unknown event type {data['type']!r}")
+        payload = data.get("payload") or {}
+        if not isinstance(payload, dict):
+            raise PoisonMessage("payload is not a JSON object")
+        seq = data.get("seq")
+        return cls(
+            type=str(data["type"]),
+            aggregate_type=str(data["aggregate_type"]),
+            aggregate_id=str(data["aggregate_id"]),
+            payload=payload,
+            id=str(data["id"]),
+            occurred_at=str(data.get("occurred_at") or utcnow_iso()),
+            correlation_id=data.get("correlation_id") or str(data["id"]),
+            seq=int(seq) if seq is not None else None,
+            source=str(data.get("source") or "kervan"),
+            schema=int(data.get("schema", SCHEMA_VERSION)),
+        )
+
+    @property
+    def routing_key(self) -> str:
+        """Commands aimed at one channel route as ``cmd.<name>.<channel>``; events by their type."""
+        channel = self.payload.get("channel")
+        if self.type.startswith("cmd.") and channel:
+            return f"{self.type}.{channel}"
+        return self.type

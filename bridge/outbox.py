@@ -1,0 +1,133 @@
+"""The ``kervan_outbox`` table: writing events, claiming unpublished ones, marking and purging.
+
+The OpenCart extension writes the same rows from PHP on OpenCart's own connection; Python code
+(order import, admin commands, the demo) writes them here, inside its own transaction, so an
+event exists exactly when the change it describes was committed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from bridge.db import Database
+from bridge.envelope import Event
+
+_INSERT = (
+    "INSERT INTO {p}kervan_outbox (event_id, event_type, aggregate_type, aggregate_id, payload,"
+    " correlation_id, source) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _row(event: Event) -> tuple:
+    return (
+        event.id,
+        event.type,
+        event.aggregate_type,
+        event.aggregate_id,
+        json.dumps(event.payload, ensure_ascii=False, separators=(",", ":")),
+        event.correlation_id,
+        event.source,
+    )
+
+
+def write(cur: Any, event: Event) -> None:
+    """Insert one event using ``cur`` (a cursor inside the caller's transaction)."""
+    cur.execute(_INSERT, _row(event))
+
+
+def write_many(db: Database, events: Iterable[Event]) -> int:
+    rows = [_row(e) for e in events]
+    if not rows:
+        return 0
+
+    def run(cur: Any) -> int:
+        cur.executemany(_INSERT, rows)
+        return len(rows)
+
+    return db.run_in_transaction(run)
+
+
+def product_saved(product_id: int, source: str = "kervan", **payload: Any) -> Event:
+    return Event("product.saved", "product", str(int(product_id)), {"product_id": int(product_id), **payload},
+                 source=source)
+
+
+def product_deleted(product_id: int, source: str = "kervan", **payload: Any) -> Event:
+    return Event("product.deleted", "product", str(int(product_id)), {"product_id": int(product_id), **payload},
+                 source=source)
+
+
+def claim(db: Database, limit: int, exclude: set[int] | frozenset[int] = frozenset()) -> list[dict[str, Any]]:
+    """Unpublished rows in id order, selected by state, never by an id cursor (reliability §7:
+    auto-increment ids become visible out of commit order, so a cursor would skip rows).
+
+    SKIP LOCKED passes over rows another transaction still holds, instead of waiting on them."""
+    rows = db.run_in_transaction(
+        lambda cur: (
+            cur.execute(
+                "SELECT id, event_id, event_type, aggregate_type, aggregate_id, payload, correlation_id, source,"
+                " created_at FROM {p}kervan_outbox WHERE published_at IS NULL ORDER BY id LIMIT %s"
+                " FOR UPDATE SKIP LOCKED",
+                (limit + len(exclude),),
+            ),
+            cur.fetchall(),
+        )[1]
+    )
+    return [r for r in rows if r["id"] not in exclude][:limit]
+
+
+def to_event(row: dict[str, Any]) -> Event:
+    created = row["created_at"]
+    return Event(
+        type=row["event_type"],
+        aggregate_type=row["aggregate_type"],
+        aggregate_id=row["aggregate_id"],
+        payload=json.loads(row["payload"] or "{}"),
+        id=row["event_id"],
+        occurred_at=created.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if hasattr(created, "strftime") else str(created),
+        correlation_id=row["correlation_id"] or row["event_id"],
+        seq=int(row["id"]),
+        source=row["source"],
+    )
+
+
+def mark_published(db: Database, ids: Iterable[int]) -> int:
+    ids = sorted(set(ids))
+    if not ids:
+        return 0
+    marks = ",".join(["%s"] * len(ids))
+    return db.run_in_transaction(
+        lambda cur: cur.execute(
+            f"UPDATE {{p}}kervan_outbox SET published_at = CURRENT_TIMESTAMP(6),"  # noqa: S608 - placeholders only
+            f" publish_attempts = publish_attempts + 1 WHERE id IN ({marks}) AND published_at IS NULL",
+            ids,
+        )
+    )
+
+
+def purge(db: Database, retention_hours: float, batch: int = 5000) -> int:
+    """Delete published rows older than the retention, in small batches (no long locks)."""
+    total = 0
+    while True:
+        n = db.run_in_transaction(
+            lambda cur: cur.execute(
+                "DELETE FROM {p}kervan_outbox WHERE published_at IS NOT NULL"
+                " AND published_at < CURRENT_TIMESTAMP(6) - INTERVAL %s SECOND ORDER BY id LIMIT %s",
+                (int(retention_hours * 3600), batch),
+            )
+        )
+        total += n
+        if n < batch:
+            return total
+
+
+def lag(db: Database) -> dict[str, Any]:
+    """How many rows wait and how old the oldest is, in seconds (outbox lag for status/metrics)."""
+    row = db.one(
+        "SELECT COUNT(*) AS waiting, TIMESTAMPDIFF(MICROSECOND, MIN(created_at), CURRENT_TIMESTAMP(6)) AS age_us"
+        " FROM {p}kervan_outbox WHERE published_at IS NULL"
+    ) or {"waiting": 0, "age_us": None}
+    age = row["age_us"]
+    return {"waiting": int(row["waiting"] or 0), "oldest_seconds": (age / 1e6) if age is not None else 0.0}

@@ -1,0 +1,129 @@
+"""RabbitMQ topology, declared from code (idempotent; every process declares what it uses).
+
+    outbox relay ──▶ exchange "kervan" (topic) ──▶ kervan.<role>.<channel>   quorum, one per role × channel
+                                                     │ transient failure: worker republishes to
+                                                     ▼
+                                      kervan.<role>.<channel>.retry.<N>s   quorum, queue TTL N s,
+                                                     │                      dead-letters back by name
+                                                     ▼
+                           (delivery limit exceeded: crash loops) ──▶ "kervan.dlx" ──▶ kervan.parked
+
+Rules followed (reliability.md §11): quorum queues with an explicit delivery limit (3.10 has no
+default), at-least-once dead-lettering (needs overflow=reject-publish), delays by per-queue TTL
+tiers instead of holding deliveries, a parking queue drained into ``kervan_parked``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel
+
+DLX = "kervan.dlx"
+PARKED = "kervan.parked"
+
+# What each worker role listens to. "{channel}" is filled per channel. Roles are added here as
+# they are built; a queue is declared only for roles that exist, because an unconsumed queue
+# with overflow=reject-publish would eventually refuse the relay's publishes.
+ROLES: dict[str, tuple[str, ...]] = {
+    "catalog": ("product.saved", "product.deleted", "cmd.resync.{channel}"),
+}
+
+
+@dataclass(frozen=True)
+class Topology:
+    exchange: str = "kervan"
+    channels: tuple[str, ...] = ("trendyol",)
+    roles: tuple[str, ...] = tuple(ROLES)
+    retry_tiers: tuple[int, ...] = (1, 5, 30, 120, 600)
+    delivery_limit: int = 20
+    max_length: int = 1_000_000
+
+    @classmethod
+    def from_config(cls, cfg) -> Topology:
+        return cls(
+            exchange=cfg.get("amqp", "exchange"),
+            channels=tuple(cfg.getlist("channels", "enabled")),
+            retry_tiers=tuple(int(x) for x in cfg.getlist("worker", "retry_tiers")),
+            delivery_limit=cfg.getint("worker", "delivery_limit"),
+        )
+
+    # -- names --------------------------------------------------------------------------------
+    @staticmethod
+    def queue(role: str, channel: str) -> str:
+        return f"kervan.{role}.{channel}"
+
+    @staticmethod
+    def retry_queue(queue: str, delay: int) -> str:
+        return f"{queue}.retry.{delay}s"
+
+    def tier_for(self, attempt: int) -> int:
+        """Delay (seconds) before attempt number ``attempt`` (1-based retries)."""
+        return self.retry_tiers[min(max(attempt, 1), len(self.retry_tiers)) - 1]
+
+    def bindings(self, role: str, channel: str) -> list[str]:
+        return [key.format(channel=channel) for key in ROLES[role]]
+
+    def work_queues(self) -> list[str]:
+        return [self.queue(r, c) for r in self.roles for c in self.channels]
+
+    # -- arguments ----------------------------------------------------------------------------
+    def _safe_args(self) -> dict:
+        return {
+            "x-queue-type": "quorum",
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+            "x-max-length": self.max_length,
+        }
+
+    def work_args(self) -> dict:
+        return {
+            **self._safe_args(),
+            "x-delivery-limit": self.delivery_limit,
+            "x-dead-letter-exchange": DLX,
+            "x-dead-letter-routing-key": PARKED,
+        }
+
+    def retry_args(self, queue: str, delay: int) -> dict:
+        return {
+            **self._safe_args(),
+            "x-message-ttl": delay * 1000,
+            # Back to the work queue through the default exchange, addressed by queue name, so
+            # a retry reaches only the queue that failed and not every queue bound to the key.
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": queue,
+        }
+
+    # -- declaration --------------------------------------------------------------------------
+    def declare(self, ch: BlockingChannel, roles: tuple[str, ...] | None = None) -> None:
+        ch.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+        ch.exchange_declare(DLX, exchange_type="direct", durable=True)
+        ch.queue_declare(PARKED, durable=True, arguments={"x-queue-type": "quorum"})
+        ch.queue_bind(PARKED, DLX, routing_key=PARKED)
+        for role in roles or self.roles:
+            for channel in self.channels:
+                q = self.queue(role, channel)
+                ch.queue_declare(q, durable=True, arguments=self.work_args())
+                for key in self.bindings(role, channel):
+                    ch.queue_bind(q, self.exchange, routing_key=key)
+                for delay in self.retry_tiers:
+                    ch.queue_declare(self.retry_queue(q, delay), durable=True, arguments=self.retry_args(q, delay))
+
+
+def connection_parameters(url: str, heartbeat: int = 15) -> pika.URLParameters:
+    params = pika.URLParameters(url)
+    params.heartbeat = heartbeat
+    # A broker under a memory or disk alarm stops reading our socket; fail instead of hanging.
+    params.blocked_connection_timeout = 60
+    params.connection_attempts = 1
+    params.socket_timeout = 5
+    return params
+
+
+def declare_all(url: str, topology: Topology) -> None:
+    conn = pika.BlockingConnection(connection_parameters(url))
+    try:
+        topology.declare(conn.channel())
+    finally:
+        conn.close()

@@ -1,0 +1,135 @@
+"""``kervan``: the one command line of the fleet (DESIGN §4)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from loguru import logger
+
+from bridge import config as kconfig
+from bridge import logsetup
+from bridge.db import from_config
+
+
+def _cfg(args) -> kconfig.Config:
+    return kconfig.load(args.config)
+
+
+def cmd_migrate(args) -> int:
+    from bridge.migrate import migrate
+    from bridge.topology import Topology, declare_all
+
+    cfg = _cfg(args)
+    done = migrate(from_config(cfg))
+    print(f"database: {len(done)} migration(s) applied" + (f" ({', '.join(done)})" if done else ", up to date"))
+    if not args.no_topology:
+        declare_all(cfg.get("amqp", "url"), Topology.from_config(cfg))
+        print("broker: topology declared")
+    return 0
+
+
+def cmd_relay(args) -> int:
+    from bridge.relay import RelaySettings, run_forever
+
+    cfg = _cfg(args)
+    run_forever(from_config(cfg), RelaySettings.from_config(cfg))
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from workers.roles import build_worker
+
+    cfg = _cfg(args)
+    worker = build_worker(cfg, args.role, args.channel)
+    signal.signal(signal.SIGTERM, worker.stop)
+    signal.signal(signal.SIGINT, worker.stop)
+    worker.run()
+    logger.info("worker {} {} stopped", args.role, args.channel)
+    return 0
+
+
+def cmd_sandbox(args) -> int:
+    cfg = _cfg(args)
+    if args.marketplace != "trendyol":
+        print(f"no sandbox for {args.marketplace!r} yet", file=sys.stderr)
+        return 2
+    from sandbox.trendyol.server import serve
+
+    serve(args.host or cfg.get("sandbox", "host"), args.port or cfg.getint("sandbox", "trendyol_port"),
+          batch_delay=args.batch_delay)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from kervan.demo import run_demo
+
+    return run_demo(_cfg(args), keep=args.keep, products=args.products)
+
+
+def cmd_status(args) -> int:
+    from kervan.status import print_status
+
+    return print_status(_cfg(args))
+
+
+def cmd_check(args) -> int:
+    from kervan.services import check_services
+
+    return 0 if check_services(_cfg(args)) else 1
+
+
+def cmd_parked(args) -> int:
+    from kervan.status import parked_command
+
+    return parked_command(_cfg(args), args.action, args.ids)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kervan", description="OpenCart ↔ marketplaces bridge: the worker fleet")
+    p.add_argument("--config", help="INI file (default: $KERVAN_CONFIG, ./kervan.ini, /etc/kervan/kervan.ini)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    m = sub.add_parser("migrate", help="create/upgrade Kervan's tables and declare the broker topology")
+    m.add_argument("--no-topology", action="store_true", help="database only")
+    m.set_defaults(fn=cmd_migrate)
+
+    sub.add_parser("relay", help="publish the outbox to RabbitMQ (leader-elected)").set_defaults(fn=cmd_relay)
+
+    w = sub.add_parser("worker", help="run a worker role for one channel")
+    w.add_argument("role", choices=["catalog"])
+    w.add_argument("--channel", required=True)
+    w.set_defaults(fn=cmd_worker)
+
+    s = sub.add_parser("sandbox", help="run a local marketplace simulator")
+    s.add_argument("marketplace", nargs="?", default="trendyol")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--batch-delay", type=float, default=0.2)
+    s.set_defaults(fn=cmd_sandbox)
+
+    d = sub.add_parser("demo", help="fresh demo store → relay → workers → sandbox Trendyol, end to end")
+    d.add_argument("--keep", action="store_true", help="keep the demo database afterwards")
+    d.add_argument("--products", type=int, default=0, help="only the first N demo products (0 = all)")
+    d.set_defaults(fn=cmd_demo)
+
+    sub.add_parser("status", help="the fleet at a glance").set_defaults(fn=cmd_status)
+    sub.add_parser("check", help="check that MariaDB, RabbitMQ and Redis answer").set_defaults(fn=cmd_check)
+
+    pk = sub.add_parser("parked", help="list, replay or discard parked messages")
+    pk.add_argument("action", choices=["list", "replay", "discard"])
+    pk.add_argument("ids", nargs="*", type=int)
+    pk.set_defaults(fn=cmd_parked)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cfg = kconfig.load(args.config)
+    logsetup.setup(cfg.get("log", "level"), cfg.getbool("log", "json"))
+    return args.fn(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

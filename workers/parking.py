@@ -1,0 +1,95 @@
+"""Parked messages: the ones the fleet gave up on, kept in ``kervan_parked`` where the merchant
+and the operator see them, with the reason, and from where they can be replayed or discarded."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pika
+
+from bridge.db import Database
+
+
+def park(
+    db: Database,
+    *,
+    queue: str,
+    message_id: str,
+    body: bytes,
+    reason: str,
+    routing_key: str = "",
+    event_type: str | None = None,
+    headers: dict[str, Any] | None = None,
+    attempts: int = 0,
+) -> None:
+    """Record a parked message; parking the same message again (a redelivery, or at-least-once
+    dead-lettering's duplicates) updates the row instead of adding one."""
+    db.run_in_transaction(
+        lambda cur: cur.execute(
+            "INSERT INTO {p}kervan_parked (message_id, queue, routing_key, event_type, headers, body, reason, attempts)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE reason = VALUES(reason),"
+            " attempts = GREATEST(attempts, VALUES(attempts)), last_failed_at = CURRENT_TIMESTAMP(6),"
+            " status = 'open', resolved_at = NULL",
+            (
+                message_id[:64],
+                queue[:255],
+                routing_key[:255],
+                (event_type or "")[:64] or None,
+                json.dumps(_jsonable(headers or {}), ensure_ascii=False),
+                body,
+                reason,
+                attempts,
+            ),
+        )
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def list_open(db: Database, limit: int = 100) -> list[dict[str, Any]]:
+    return db.query(
+        "SELECT parked_id, message_id, queue, event_type, reason, attempts, status, first_failed_at, last_failed_at"
+        " FROM {p}kervan_parked WHERE status = 'open' ORDER BY parked_id LIMIT %s",
+        (limit,),
+    )
+
+
+def replay(db: Database, channel, parked_id: int) -> bool:
+    """Publish a parked message back to its queue (confirmed) and mark it replayed.
+    ``channel`` is a pika BlockingChannel with confirms enabled."""
+    row = db.one("SELECT * FROM {p}kervan_parked WHERE parked_id = %s AND status = 'open'", (parked_id,))
+    if row is None:
+        return False
+    channel.basic_publish(
+        "",
+        row["queue"],
+        bytes(row["body"]),
+        pika.BasicProperties(delivery_mode=2, message_id=row["message_id"], headers={"x-kervan-replay": parked_id}),
+        mandatory=True,
+    )
+    db.execute(
+        "UPDATE {p}kervan_parked SET status = 'replayed', resolved_at = CURRENT_TIMESTAMP(6) WHERE parked_id = %s",
+        (parked_id,),
+    )
+    return True
+
+
+def discard(db: Database, parked_id: int) -> bool:
+    return bool(
+        db.execute(
+            "UPDATE {p}kervan_parked SET status = 'discarded', resolved_at = CURRENT_TIMESTAMP(6)"
+            " WHERE parked_id = %s AND status = 'open'",
+            (parked_id,),
+        )
+    )
