@@ -65,6 +65,8 @@ CREATE TABLE IF NOT EXISTS `{prefix}kervan_mapping` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- Product × channel: what the marketplace holds for it and what it last said about it.
+-- `confirmed_body` is the listing as the marketplace last accepted it (JSON), so a change sends
+-- only the fields that differ; `content_hash` is its hash, `pending_hash` the one in flight.
 CREATE TABLE IF NOT EXISTS `{prefix}kervan_listing` (
   `listing_id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   `channel_id` INT UNSIGNED NOT NULL,
@@ -73,6 +75,7 @@ CREATE TABLE IF NOT EXISTS `{prefix}kervan_listing` (
   `remote_id` VARCHAR(128) NULL,
   `status` VARCHAR(16) NOT NULL DEFAULT 'new',
   `content_hash` CHAR(64) NULL,
+  `confirmed_body` MEDIUMTEXT NULL,
   `pending_hash` CHAR(64) NULL,
   `batch_id` VARCHAR(128) NULL,
   `last_error` TEXT NULL,
@@ -107,12 +110,15 @@ CREATE TABLE IF NOT EXISTS `{prefix}kervan_batch` (
   KEY `pending` (`status`, `next_check_at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
--- Per-item outcome of a batch: which product/SKU, what the marketplace said.
+-- Per-item outcome of a batch: which product/SKU, which part of the listing (create, content,
+-- variant, price_stock, delete), the fields sent, and what the marketplace said.
 CREATE TABLE IF NOT EXISTS `{prefix}kervan_batch_item` (
   `batch_item_id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   `batch_id` BIGINT UNSIGNED NOT NULL,
   `product_id` INT NOT NULL,
   `item_key` VARCHAR(128) NOT NULL,
+  `part` VARCHAR(16) NOT NULL DEFAULT 'create',
+  `payload` MEDIUMTEXT NULL,
   `content_hash` CHAR(64) NULL,
   `status` VARCHAR(16) NOT NULL DEFAULT 'pending',
   `message` TEXT NULL,

@@ -1,0 +1,226 @@
+"""Asynchronous marketplace batches: record what was sent, poll the outcome, write each item's
+outcome to ``kervan_batch_item`` and ``kervan_listing``.
+
+Polling is claimed with ``FOR UPDATE SKIP LOCKED`` and a pushed-forward ``next_check_at``, so any
+number of processes may poll the same channel without checking one batch twice at once, and a
+poller killed mid-way leaves the batch due again a few seconds later.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loguru import logger
+
+from bridge import outbox
+from bridge.db import Database
+from workers.binder import digest
+
+# Trendyol answers a create for a barcode it already holds with a failure reason, not an error
+# code; these fragments (Turkish and English) recognise it, so we adopt the existing product.
+_ALREADY_EXISTS = ("zaten", "already exist", "mevcut")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a batch: which product, under which key the marketplace reports it, which
+    part of the listing it changes, the fields sent, and the listing hash it leads to."""
+
+    product_id: int
+    key: str
+    part: str
+    payload: dict[str, Any]
+    content_hash: str
+
+
+def record(db: Database, channel_id: int, remote_batch_id: str, kind: str, entries: list[Entry]) -> None:
+    def run(cur) -> None:
+        cur.execute(
+            "INSERT INTO {p}kervan_batch (channel_id, remote_batch_id, kind, item_count, next_check_at)"
+            " VALUES (%s, %s, %s, %s, CURRENT_TIMESTAMP(6) + INTERVAL 1 SECOND)",
+            (channel_id, remote_batch_id, kind, len(entries)),
+        )
+        batch_id = cur.lastrowid
+        cur.executemany(
+            "INSERT INTO {p}kervan_batch_item (batch_id, product_id, item_key, part, payload, content_hash)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            [(batch_id, e.product_id, e.key, e.part, json.dumps(e.payload, ensure_ascii=False), e.content_hash)
+             for e in entries],
+        )
+        cur.executemany(
+            "UPDATE {p}kervan_listing SET status = 'submitted', batch_id = %s WHERE channel_id = %s AND product_id = %s",
+            [(remote_batch_id, channel_id, e.product_id) for e in entries],
+        )
+
+    db.run_in_transaction(run)
+
+
+def claim_due(db: Database, channel_id: int, limit: int = 20, recheck_seconds: float = 5.0) -> list[dict[str, Any]]:
+    def run(cur) -> list[dict[str, Any]]:
+        cur.execute(
+            "SELECT * FROM {p}kervan_batch WHERE channel_id = %s AND status IN ('submitted', 'in_progress')"
+            " AND next_check_at <= CURRENT_TIMESTAMP(6) ORDER BY next_check_at LIMIT %s FOR UPDATE SKIP LOCKED",
+            (channel_id, limit),
+        )
+        rows = cur.fetchall()
+        if rows:
+            marks = ",".join(["%s"] * len(rows))
+            cur.execute(
+                "UPDATE {p}kervan_batch SET checks = checks + 1,"  # noqa: S608 - placeholders only
+                f" next_check_at = CURRENT_TIMESTAMP(6) + INTERVAL %s SECOND WHERE batch_id IN ({marks})",
+                (int(recheck_seconds), *[r["batch_id"] for r in rows]),
+            )
+        return rows
+
+    return db.run_in_transaction(run)
+
+
+def _merge_confirmed(cur, channel_id: int, product_id: int, part: str, payload: dict[str, Any]) -> None:
+    """Fold what the marketplace accepted into the listing's confirmed body; the listing is
+    synced once that body is exactly what was last submitted."""
+    cur.execute(
+        "SELECT confirmed_body, pending_hash FROM {p}kervan_listing WHERE channel_id = %s AND product_id = %s"
+        " FOR UPDATE",
+        (channel_id, product_id),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return
+    if part == "delete":
+        cur.execute(
+            "UPDATE {p}kervan_listing SET status = 'deleted', confirmed_body = NULL, content_hash = NULL,"
+            " remote_id = NULL, pending_hash = NULL, last_error = NULL, synced_at = CURRENT_TIMESTAMP(6)"
+            " WHERE channel_id = %s AND product_id = %s",
+            (channel_id, product_id),
+        )
+        return
+    confirmed = dict(payload) if part in ("create", "unapproved") else {
+        **json.loads(row["confirmed_body"] or "{}"), **{k: v for k, v in payload.items() if k != "contentId"}}
+    h = digest(confirmed)
+    synced = row["pending_hash"] in (None, h)
+    cur.execute(
+        "UPDATE {p}kervan_listing SET confirmed_body = %s, content_hash = %s,"
+        " status = IF(%s, 'synced', status), pending_hash = IF(%s, NULL, pending_hash),"
+        " last_error = IF(%s, NULL, last_error), synced_at = IF(%s, CURRENT_TIMESTAMP(6), synced_at)"
+        " WHERE channel_id = %s AND product_id = %s",
+        (json.dumps(confirmed, ensure_ascii=False), h, synced, synced, synced, synced, channel_id, product_id),
+    )
+
+
+def confirm_now(db: Database, channel_id: int, entries: list[Entry]) -> None:
+    """The marketplace told us synchronously that it already holds these values (e.g. Trendyol's
+    'same request within 15 minutes'): confirm them without a batch."""
+    db.run_in_transaction(lambda cur: [_merge_confirmed(cur, channel_id, e.product_id, e.part, e.payload)
+                                       for e in entries])
+
+
+def apply_result(db: Database, batch: dict[str, Any], result) -> list[int]:
+    """Write a finished batch's per-item outcome. Returns the product ids whose create succeeded
+    (the caller looks up their remote ids)."""
+    created: list[int] = []
+
+    def run(cur) -> None:
+        cur.execute("SELECT * FROM {p}kervan_batch_item WHERE batch_id = %s FOR UPDATE", (batch["batch_id"],))
+        items = {r["item_key"]: r for r in cur.fetchall()}
+        outcomes = {str(i.key): i for i in result.items}
+        failed = 0
+        for key, item in items.items():
+            outcome = outcomes.get(key)
+            if outcome is None:
+                status, message = "failed", "the marketplace's batch result does not mention this item"
+            else:
+                status = "success" if outcome.status == "SUCCESS" else "failed"
+                message = "; ".join(outcome.reasons) or None
+            cur.execute(
+                "UPDATE {p}kervan_batch_item SET status = %s, message = %s WHERE batch_item_id = %s",
+                (status, message, item["batch_item_id"]),
+            )
+            pid = item["product_id"]
+            if status == "success":
+                _merge_confirmed(cur, batch["channel_id"], pid, item["part"], json.loads(item["payload"] or "{}"))
+                if item["part"] == "create":
+                    created.append(pid)
+                continue
+            failed += 1
+            if item["part"] == "create" and any(f in (message or "").lower() for f in _ALREADY_EXISTS):
+                # We created it before and lost track (a crash between sending and recording):
+                # look again, adopt what the marketplace holds and send only the difference.
+                cur.execute(
+                    "UPDATE {p}kervan_listing SET status = 'reconcile', pending_hash = NULL, last_error = NULL"
+                    " WHERE channel_id = %s AND product_id = %s",
+                    (batch["channel_id"], pid),
+                )
+                outbox.write(cur, outbox.product_saved(pid, reason="reconcile"))
+                continue
+            cur.execute(
+                "UPDATE {p}kervan_listing SET status = 'failed', last_error = %s, pending_hash = NULL"
+                " WHERE channel_id = %s AND product_id = %s AND (pending_hash <=> %s OR batch_id = %s)",
+                (message, batch["channel_id"], pid, item["content_hash"], batch["remote_batch_id"]),
+            )
+        cur.execute(
+            "UPDATE {p}kervan_batch SET status = 'completed', failed_count = %s, completed_at = CURRENT_TIMESTAMP(6)"
+            " WHERE batch_id = %s",
+            (failed, batch["batch_id"]),
+        )
+
+    db.run_in_transaction(run)
+    return created
+
+
+def expire(db: Database, batch: dict[str, Any], reason: str) -> None:
+    """The marketplace forgot the batch (Trendyol keeps results 4 hours): re-check its products."""
+
+    def run(cur) -> None:
+        cur.execute(
+            "UPDATE {p}kervan_batch SET status = 'expired', last_error = %s, completed_at = CURRENT_TIMESTAMP(6)"
+            " WHERE batch_id = %s",
+            (reason, batch["batch_id"]),
+        )
+        cur.execute("SELECT DISTINCT product_id FROM {p}kervan_batch_item WHERE batch_id = %s", (batch["batch_id"],))
+        for row in cur.fetchall():
+            cur.execute(
+                "UPDATE {p}kervan_listing SET status = 'reconcile', pending_hash = NULL"
+                " WHERE channel_id = %s AND product_id = %s AND batch_id = %s",
+                (batch["channel_id"], row["product_id"], batch["remote_batch_id"]),
+            )
+            outbox.write(cur, outbox.product_saved(row["product_id"], reason="reconcile"))
+
+    db.run_in_transaction(run)
+
+
+def poll_once(db: Database, channel_id: int, fetch: Callable[[str], Any], on_created: Callable[[list[int]], None],
+              not_found: type[Exception]) -> int:
+    """Check every due batch once; returns how many finished."""
+    finished = 0
+    for batch in claim_due(db, channel_id):
+        try:
+            result = fetch(batch["remote_batch_id"])
+        except not_found as exc:
+            expire(db, batch, str(exc))
+            continue
+        except Exception as exc:  # noqa: BLE001 - transient: it stays due and is checked again
+            logger.warning("batch {} not checked: {}", batch["remote_batch_id"], exc)
+            continue
+        if not result.done:
+            db.execute("UPDATE {p}kervan_batch SET status = 'in_progress' WHERE batch_id = %s", (batch["batch_id"],))
+            continue
+        created = apply_result(db, batch, result)
+        finished += 1
+        if created:
+            on_created(created)
+    return finished
+
+
+def poll_loop(db: Database, channel_id: int, fetch, on_created, not_found, interval: float,
+              stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            poll_once(db, channel_id, fetch, on_created, not_found)
+        except Exception as exc:  # noqa: BLE001 - the database may be restarting; keep polling
+            logger.warning("batch polling failed: {}", exc)
+            db.reset()
+        stop.wait(interval)

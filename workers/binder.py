@@ -1,0 +1,123 @@
+"""The binder: which remote listing belongs to which OpenCart product on a channel, and what the
+marketplace last accepted for it (``kervan_listing``). No HTTP and no mapping here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.db import Database
+
+
+def digest(body: dict[str, Any]) -> str:
+    """The content hash of a listing body: stable across key order and runs."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Listing:
+    listing_id: int
+    product_id: int
+    remote_sku: str | None
+    remote_id: str | None
+    status: str
+    content_hash: str | None
+    confirmed: dict[str, Any]
+    pending_hash: str | None
+    batch_id: str | None
+    last_error: str | None
+    submitted_recently: bool
+
+    @property
+    def known_remotely(self) -> bool:
+        return bool(self.confirmed)
+
+
+# A submission older than this without an outcome is presumed lost (crash between sending and
+# recording it): the next event re-checks the marketplace instead of trusting it.
+SUBMISSION_GRACE_SECONDS = 600
+
+
+class ListingBinder:
+    def __init__(self, db: Database, channel_id: int) -> None:
+        self.db = db
+        self.channel_id = channel_id
+
+    def get(self, product_id: int) -> Listing | None:
+        row = self.db.one(
+            "SELECT *, submitted_at > CURRENT_TIMESTAMP(6) - INTERVAL %s SECOND AS recent"
+            " FROM {p}kervan_listing WHERE channel_id = %s AND product_id = %s",
+            (SUBMISSION_GRACE_SECONDS, self.channel_id, product_id),
+        )
+        if row is None:
+            return None
+        return Listing(
+            listing_id=row["listing_id"],
+            product_id=row["product_id"],
+            remote_sku=row["remote_sku"],
+            remote_id=row["remote_id"],
+            status=row["status"],
+            content_hash=row["content_hash"],
+            confirmed=json.loads(row["confirmed_body"]) if row["confirmed_body"] else {},
+            pending_hash=row["pending_hash"],
+            batch_id=row["batch_id"],
+            last_error=row["last_error"],
+            submitted_recently=bool(row["recent"]),
+        )
+
+    def ensure(self, product_id: int, sku: str | None) -> None:
+        self.db.execute(
+            "INSERT INTO {p}kervan_listing (channel_id, product_id, remote_sku) VALUES (%s, %s, %s)"
+            " ON DUPLICATE KEY UPDATE remote_sku = COALESCE(VALUES(remote_sku), remote_sku)",
+            (self.channel_id, product_id, sku),
+        )
+
+    def claim(self, product_id: int, desired_hash: str, event_id: str) -> bool:
+        """Mark ``desired_hash`` as being submitted. False when that content is already in flight
+        (recorded batch, or another worker sending it right now), so nothing is sent twice.
+
+        A redelivery of the very event whose worker died before recording its batch may claim
+        again: that worker is gone, and the resend re-checks the marketplace first."""
+        n = self.db.execute(
+            "UPDATE {p}kervan_listing SET pending_hash = %s, submitted_at = CURRENT_TIMESTAMP(6), batch_id = NULL,"
+            " last_event_id = %s, attempts = attempts + 1"
+            " WHERE channel_id = %s AND product_id = %s AND NOT (pending_hash <=> %s"
+            " AND submitted_at > CURRENT_TIMESTAMP(6) - INTERVAL %s SECOND"
+            " AND (batch_id IS NOT NULL OR NOT last_event_id <=> %s))",
+            (desired_hash, event_id, self.channel_id, product_id, desired_hash, SUBMISSION_GRACE_SECONDS, event_id),
+        )
+        return n == 1
+
+    def release(self, product_id: int, desired_hash: str) -> None:
+        """Give up a claim whose sending failed, so the retry of the event may claim again."""
+        self.db.execute(
+            "UPDATE {p}kervan_listing SET pending_hash = NULL WHERE channel_id = %s AND product_id = %s"
+            " AND pending_hash = %s AND batch_id IS NULL",
+            (self.channel_id, product_id, desired_hash),
+        )
+
+    def submitted(self, product_id: int, remote_batch_id: str) -> None:
+        self.db.execute(
+            "UPDATE {p}kervan_listing SET status = 'submitted', batch_id = %s WHERE channel_id = %s AND product_id = %s",
+            (remote_batch_id, self.channel_id, product_id),
+        )
+
+    def set_status(self, product_id: int, status: str, error: str | None = None) -> None:
+        """Record an outcome decided without the marketplace (e.g. a mapping error): nothing is
+        in flight any more."""
+        self.db.execute(
+            "UPDATE {p}kervan_listing SET status = %s, last_error = %s, pending_hash = NULL"
+            " WHERE channel_id = %s AND product_id = %s",
+            (status, error, self.channel_id, product_id),
+        )
+
+    def adopt_remote(self, product_id: int, remote_id: str | None, confirmed: dict[str, Any]) -> None:
+        """The marketplace already holds this product (found by barcode): remember its id and
+        what it holds, so the next pass sends only the difference."""
+        self.db.execute(
+            "UPDATE {p}kervan_listing SET remote_id = COALESCE(%s, remote_id), confirmed_body = %s,"
+            " content_hash = %s, pending_hash = NULL WHERE channel_id = %s AND product_id = %s",
+            (remote_id, json.dumps(confirmed, ensure_ascii=False), digest(confirmed), self.channel_id, product_id),
+        )

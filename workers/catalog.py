@@ -1,0 +1,228 @@
+"""The catalog role for Trendyol: a product changed in OpenCart → the listing on Trendyol.
+
+Reads the product's current truth (events carry only ids), maps it, compares it with what
+Trendyol last accepted (``kervan_listing.confirmed_body``) and sends only the difference: a v2
+create for a new listing; for an existing one the content, variant and price/stock updates
+whose fields changed. Each request's batch is recorded; the batch poller writes the outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from loguru import logger
+
+from bridge.channels import ChannelAccount
+from bridge.db import Database
+from bridge.envelope import Event
+from bridge.opencart import ProductReader
+from workers import batches
+from workers.batches import Entry
+from workers.binder import Listing, ListingBinder, digest
+from workers.channels.errors import DuplicateRequestError, TransientError
+from workers.mappers import trendyol as mapper
+
+
+class CreateInFlight(TransientError):
+    """The listing's create is still being processed by Trendyol; try again after it finished."""
+
+
+def load_mapping(db: Database, account: ChannelAccount) -> mapper.TrendyolMapping:
+    rows = db.query("SELECT kind, local_id, remote_id, extra FROM {p}kervan_mapping WHERE channel_id = %s",
+                    (account.channel_id,))
+    categories, brands = {}, {}
+    for r in rows:
+        extra = json.loads(r["extra"] or "{}")
+        if r["kind"] == "category":
+            categories[int(r["local_id"])] = mapper.CategoryMapping(int(r["remote_id"]),
+                                                                    tuple(extra.get("attributes", ())))
+        elif r["kind"] == "brand":
+            brands[int(r["local_id"])] = int(r["remote_id"])
+    s = account.settings
+    return mapper.TrendyolMapping(
+        categories=categories,
+        brands=brands,
+        image_base_url=s.get("image_base_url", ""),
+        language=s.get("language", "tr-tr"),
+        default_brand_id=s.get("default_brand_id"),
+        stock_buffer=int(s.get("stock_buffer", 0)),
+    )
+
+
+class TrendyolCatalog:
+    def __init__(self, db: Database, account: ChannelAccount, client, *, mapping_ttl: float = 30.0) -> None:
+        self.db = db
+        self.account = account
+        self.client = client
+        self.reader = ProductReader(db)
+        self.binder = ListingBinder(db, account.channel_id)
+        self._mapping: mapper.TrendyolMapping | None = None
+        self._mapping_at = 0.0
+        self._mapping_ttl = mapping_ttl
+
+    def mapping(self) -> mapper.TrendyolMapping:
+        if self._mapping is None or time.monotonic() - self._mapping_at > self._mapping_ttl:
+            self._mapping = load_mapping(self.db, self.account)
+            self._mapping_at = time.monotonic()
+        return self._mapping
+
+    # -- the handler --------------------------------------------------------------------------
+    def handle(self, event: Event) -> None:
+        if event.type == "cmd.resync":
+            ids = event.payload.get("product_ids") or [
+                r["product_id"] for r in self.db.query("SELECT product_id FROM {p}product ORDER BY product_id")]
+            for pid in ids:
+                self.sync(int(pid), event.id)
+            return
+        product_id = int(event.payload.get("product_id") or event.aggregate_id)
+        if event.type == "product.deleted":
+            self.delete(product_id, event.id)
+        else:
+            self.sync(product_id, event.id)
+
+    def sync(self, product_id: int, event_id: str) -> None:
+        product = self.reader.get(product_id)
+        if product is None:
+            self.delete(product_id, event_id)
+            return
+        master = self.reader.get(product.master_id) if product.master_id else None
+        self.binder.ensure(product_id, None)
+        try:
+            desired = mapper.to_item(product, self.mapping(), master=master)
+        except mapper.MappingError as exc:
+            self.binder.set_status(product_id, "failed", str(exc))
+            logger.info("product {} not listable on {}: {}", product_id, self.account.code, exc)
+            return
+        barcode = desired["barcode"]
+        self.binder.ensure(product_id, barcode)
+        listing = self.binder.get(product_id)
+        assert listing is not None
+        h = digest(desired)
+        if listing.content_hash == h:
+            if listing.status != "synced":
+                self.binder.set_status(product_id, "synced")
+            return
+        if self._create_in_flight(listing):
+            raise CreateInFlight(f"Trendyol is still processing the create of {barcode}")
+        if not self.binder.claim(product_id, h, event_id):
+            logger.debug("product {} content {} already in flight", product_id, h[:8])
+            return
+        try:
+            self._send(product_id, listing, desired, h)
+        except BaseException:
+            self.binder.release(product_id, h)
+            raise
+
+    def _create_in_flight(self, listing: Listing) -> bool:
+        if listing.known_remotely or not listing.batch_id:
+            return False
+        row = self.db.one(
+            "SELECT b.status FROM {p}kervan_batch b JOIN {p}kervan_batch_item i ON i.batch_id = b.batch_id"
+            " WHERE b.channel_id = %s AND b.remote_batch_id = %s AND i.product_id = %s AND i.part = 'create'",
+            (self.account.channel_id, listing.batch_id, listing.product_id),
+        )
+        return bool(row) and row["status"] in ("submitted", "in_progress")
+
+    def _send(self, product_id: int, listing: Listing, desired: dict[str, Any], h: str) -> None:
+        barcode = desired["barcode"]
+        if not listing.known_remotely and listing.status != "new":
+            # We may have created it before and crashed before recording that: ask Trendyol.
+            self._adopt_remote(product_id, barcode)
+            listing = self.binder.get(product_id) or listing
+        if not listing.known_remotely:
+            batch_id = self.client.create_products([desired])
+            batches.record(self.db, self.account.channel_id, batch_id, "create",
+                           [Entry(product_id, barcode, "create", desired, h)])
+            logger.info("product {} → Trendyol create (batch {})", product_id, batch_id)
+            return
+        confirmed = listing.confirmed
+        fixed = [f for f in mapper.FIXED_FIELDS if desired.get(f) != confirmed.get(f)]
+        if not listing.remote_id:
+            # Not approved yet: Trendyol takes the whole body again, keyed by barcode.
+            batch_id = self.client.update_unapproved([desired])
+            batches.record(self.db, self.account.channel_id, batch_id, "update",
+                           [Entry(product_id, barcode, "unapproved", desired, h)])
+            return
+        if fixed:
+            self.binder.set_status(
+                product_id, "failed",
+                "Trendyol does not allow changing " + ", ".join(fixed) + " of an approved product; "
+                "archive it on Trendyol and list it again to change them.")
+            desired = {**desired, **{f: confirmed.get(f) for f in fixed}}
+            h = digest(desired)
+            if not self.binder.claim(product_id, h, f"{listing.listing_id}-fixed-{h[:8]}"):
+                return
+        parts = mapper.changed_parts(desired, confirmed)
+        if "content" in parts:
+            content_id = str(listing.remote_id)
+            batch_id = self.client.update_content([{"contentId": int(content_id), **parts["content"]}])
+            batches.record(self.db, self.account.channel_id, batch_id, "update",
+                           [Entry(product_id, content_id, "content", parts["content"], h)])
+        if "variant" in parts:
+            batch_id = self.client.update_variants([{"barcode": barcode, **parts["variant"]}])
+            batches.record(self.db, self.account.channel_id, batch_id, "update",
+                           [Entry(product_id, barcode, "variant", parts["variant"], h)])
+        if "price_stock" in parts:
+            entry = Entry(product_id, barcode, "price_stock", parts["price_stock"], h)
+            try:
+                batch_id = self.client.update_price_inventory([{"barcode": barcode, **parts["price_stock"]}])
+            except DuplicateRequestError:
+                # Trendyol already holds exactly these values (sent within the last 15 minutes).
+                batches.confirm_now(self.db, self.account.channel_id, [entry])
+            else:
+                batches.record(self.db, self.account.channel_id, batch_id, "price_stock", [entry])
+        logger.info("product {} → Trendyol update ({})", product_id, ", ".join(parts) or "nothing")
+
+    def _adopt_remote(self, product_id: int, barcode: str) -> None:
+        found = self.client.find_products([barcode])
+        if not found:
+            return
+        remote = found[0]
+        self.binder.adopt_remote(product_id, remote.get("contentId"), remote_as_body(remote, barcode))
+        logger.info("product {} already on Trendyol as {}; adopted", product_id, barcode)
+
+    def delete(self, product_id: int, event_id: str) -> None:
+        listing = self.binder.get(product_id)
+        if listing is None:
+            return
+        if not listing.known_remotely or not listing.remote_sku:
+            self.binder.set_status(product_id, "deleted")
+            return
+        if not self.binder.claim(product_id, "deleted", event_id):
+            return
+        try:
+            batch_id = self.client.delete_products([listing.remote_sku])
+        except BaseException:
+            self.binder.release(product_id, "deleted")
+            raise
+        batches.record(self.db, self.account.channel_id, batch_id, "delete",
+                       [Entry(product_id, listing.remote_sku, "delete", {}, "deleted")])
+
+    # -- batch poller callbacks ---------------------------------------------------------------
+    def on_created(self, product_ids: list[int]) -> None:
+        """After a create succeeded, remember Trendyol's contentId (needed for content updates)."""
+        marks = ",".join(["%s"] * len(product_ids))
+        rows = self.db.query(
+            f"SELECT product_id, remote_sku FROM {{p}}kervan_listing WHERE channel_id = %s"  # noqa: S608
+            f" AND product_id IN ({marks})",
+            (self.account.channel_id, *product_ids),
+        )
+        by_sku = {r["remote_sku"]: r["product_id"] for r in rows if r["remote_sku"]}
+        for remote in self.client.find_products(list(by_sku)):
+            pid = by_sku.get(remote.get("barcode"))
+            if pid and remote.get("contentId"):
+                self.db.execute(
+                    "UPDATE {p}kervan_listing SET remote_id = %s WHERE channel_id = %s AND product_id = %s",
+                    (str(remote["contentId"]), self.account.channel_id, pid),
+                )
+
+
+def remote_as_body(remote: dict[str, Any], barcode: str) -> dict[str, Any]:
+    """What Trendyol holds for one barcode, in the shape of our create item (for diffing)."""
+    body = {k: remote[k] for k in (
+        "barcode", "title", "productMainId", "brandId", "categoryId", "quantity", "stockCode", "dimensionalWeight",
+        "description", "listPrice", "salePrice", "vatRate", "images", "attributes") if k in remote}
+    body.setdefault("barcode", barcode)
+    return body

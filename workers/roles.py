@@ -1,0 +1,54 @@
+"""Assemble a worker process for a role and a channel from configuration."""
+
+from __future__ import annotations
+
+import functools
+
+import redis
+
+from bridge import channels
+from bridge.db import from_config
+from bridge.topology import Topology
+from workers import batches
+from workers.runtime import Worker, WorkerSettings
+
+
+def trendyol_client(cfg, account):
+    from workers.channels.trendyol import TrendyolClient
+    from workers.ratelimit import RateLimiter
+
+    limiter = RateLimiter(redis.Redis.from_url(cfg.get("redis", "url")), prefix=cfg.get("redis", "prefix"))
+    creds = account.credentials
+    return TrendyolClient(account.base_url, account.seller_id, creds["api_key"], creds["api_secret"],
+                          creds.get("integrator", "Kervan"), limiter=limiter)
+
+
+def build_worker(cfg, role: str, channel: str) -> Worker:
+    db = from_config(cfg)
+    account = channels.get(db, channel)
+    if account is None:
+        raise SystemExit(f"no marketplace account {channel!r} in {db.prefix}kervan_channel; add one first")
+    topology = Topology.from_config(cfg)
+    settings = WorkerSettings(
+        amqp_url=cfg.get("amqp", "url"),
+        queue=topology.queue(role, channel),
+        prefetch=cfg.getint("worker", "prefetch"),
+        threads=cfg.getint("worker", "threads"),
+        max_attempts=cfg.getint("worker", "max_attempts"),
+        heartbeat=cfg.getint("amqp", "heartbeat"),
+        heartbeat_interval=cfg.getfloat("worker", "heartbeat_interval"),
+    )
+    if role == "catalog" and account.code == "trendyol":
+        from workers.catalog import TrendyolCatalog
+        from workers.channels.errors import PermanentError
+
+        client = trendyol_client(cfg, account)
+        handler = TrendyolCatalog(db, account, client)
+        poll = functools.partial(
+            batches.poll_loop, db, account.channel_id, client.batch_result, handler.on_created,
+            getattr(__import__("workers.channels.trendyol", fromlist=["BatchNotFound"]), "BatchNotFound", PermanentError),
+            cfg.getfloat("worker", "batch_poll_interval"),
+        )
+        poll.__name__ = "batch-poller"  # type: ignore[attr-defined]
+        return Worker(db, settings, handler, topology, role=role, channel=channel, background=[poll])
+    raise SystemExit(f"no {role} worker for {account.code} yet")
