@@ -55,7 +55,7 @@ def cmd_sandbox(args) -> int:
     if args.marketplace != "trendyol":
         print(f"no sandbox for {args.marketplace!r} yet", file=sys.stderr)
         return 2
-    from sandbox.trendyol.server import serve
+    from sandbox.trendyol import serve
 
     serve(args.host or cfg.get("sandbox", "host"), args.port or cfg.getint("sandbox", "trendyol_port"),
           batch_delay=args.batch_delay)

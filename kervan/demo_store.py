@@ -34,7 +34,9 @@ def install(db: Database, base_url: str, *, image_base_url: str = "https://demo.
     account = channels.upsert(
         db, "trendyol", name="Trendyol (sandbox)", base_url=base_url, seller_id=SELLER_ID,
         credentials={"api_key": API_KEY, "api_secret": API_SECRET, "integrator": "Kervan"},
-        settings={"image_base_url": image_base_url, "default_brand_id": DEFAULT_BRAND, "language": "tr-tr"},
+        settings={"image_base_url": image_base_url, "default_brand_id": DEFAULT_BRAND, "language": "tr-tr",
+                  # OpenCart's own placeholder, for the demo product that has no image.
+                  "placeholder_image": "placeholder.png"},
     )
     rows = [(account.channel_id, "category", str(k), str(v), json.dumps({"attributes": ORIGIN_CN}))
             for k, v in CATEGORIES.items()]

@@ -22,7 +22,7 @@ from workers.binder import digest
 
 # Trendyol answers a create for a barcode it already holds with a failure reason, not an error
 # code; these fragments (Turkish and English) recognise it, so we adopt the existing product.
-_ALREADY_EXISTS = ("zaten", "already exist", "mevcut")
+_ALREADY_EXISTS = ("zaten", "already exist", "mevcut", "daha önce ürün oluşturul")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def record(db: Database, channel_id: int, remote_batch_id: str, kind: str, entri
     db.run_in_transaction(run)
 
 
-def claim_due(db: Database, channel_id: int, limit: int = 20, recheck_seconds: float = 5.0) -> list[dict[str, Any]]:
+def claim_due(db: Database, channel_id: int, limit: int = 20, recheck_seconds: float = 1.0) -> list[dict[str, Any]]:
     def run(cur) -> list[dict[str, Any]]:
         cur.execute(
             "SELECT * FROM {p}kervan_batch WHERE channel_id = %s AND status IN ('submitted', 'in_progress')"

@@ -47,6 +47,7 @@ def load_mapping(db: Database, account: ChannelAccount) -> mapper.TrendyolMappin
         image_base_url=s.get("image_base_url", ""),
         language=s.get("language", "tr-tr"),
         default_brand_id=s.get("default_brand_id"),
+        placeholder_image=s.get("placeholder_image", ""),
         stock_buffer=int(s.get("stock_buffer", 0)),
     )
 
@@ -127,8 +128,10 @@ class TrendyolCatalog:
 
     def _send(self, product_id: int, listing: Listing, desired: dict[str, Any], h: str) -> None:
         barcode = desired["barcode"]
-        if not listing.known_remotely and listing.status != "new":
-            # We may have created it before and crashed before recording that: ask Trendyol.
+        if (not listing.known_remotely and listing.status != "new") or (listing.known_remotely
+                                                                         and not listing.remote_id):
+            # Either we may have created it before and crashed before recording that, or we do
+            # not know its contentId yet (needed to tell approved from not): ask Trendyol.
             self._adopt_remote(product_id, barcode)
             listing = self.binder.get(product_id) or listing
         if not listing.known_remotely:
@@ -180,7 +183,9 @@ class TrendyolCatalog:
         if not found:
             return
         remote = found[0]
-        self.binder.adopt_remote(product_id, remote.get("contentId"), remote_as_body(remote, barcode))
+        content_id = remote.get("contentId") if remote.get("approved") else None
+        self.binder.adopt_remote(product_id, str(content_id) if content_id else None,
+                                 remote_as_body(remote, barcode))
         logger.info("product {} already on Trendyol as {}; adopted", product_id, barcode)
 
     def delete(self, product_id: int, event_id: str) -> None:
@@ -220,9 +225,24 @@ class TrendyolCatalog:
 
 
 def remote_as_body(remote: dict[str, Any], barcode: str) -> dict[str, Any]:
-    """What Trendyol holds for one barcode, in the shape of our create item (for diffing)."""
-    body = {k: remote[k] for k in (
-        "barcode", "title", "productMainId", "brandId", "categoryId", "quantity", "stockCode", "dimensionalWeight",
-        "description", "listPrice", "salePrice", "vatRate", "images", "attributes") if k in remote}
-    body.setdefault("barcode", barcode)
-    return body
+    """What Trendyol holds for one barcode (a ``find_products`` entry: an approved variant with its
+    content, or an unapproved product) in the shape of our create item, for diffing. Fields it
+    does not report are left out, so the next pass sends them."""
+    content = remote.get("content") or {}
+    merged = {**content, **remote}
+    body: dict[str, Any] = {"barcode": remote.get("barcode") or barcode}
+    for key in ("title", "productMainId", "stockCode", "dimensionalWeight", "description", "vatRate",
+                "images", "attributes", "brandId", "categoryId", "quantity", "salePrice", "listPrice"):
+        if merged.get(key) is not None:
+            body[key] = merged[key]
+    if isinstance(merged.get("brand"), dict) and "brandId" not in body:
+        body["brandId"] = merged["brand"].get("id")
+    if isinstance(merged.get("category"), dict) and "categoryId" not in body:
+        body["categoryId"] = merged["category"].get("id")
+    if isinstance(merged.get("stock"), dict) and "quantity" not in body:
+        body["quantity"] = merged["stock"].get("quantity")
+    price = merged.get("price")
+    if isinstance(price, dict):
+        body.setdefault("salePrice", price.get("salePrice"))
+        body.setdefault("listPrice", price.get("listPrice"))
+    return {k: v for k, v in body.items() if v is not None}

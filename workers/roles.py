@@ -17,7 +17,10 @@ def trendyol_client(cfg, account):
     from workers.channels.trendyol import TrendyolClient
     from workers.ratelimit import RateLimiter
 
-    limiter = RateLimiter(redis.Redis.from_url(cfg.get("redis", "url")), prefix=cfg.get("redis", "prefix"))
+    # Trendyol: at most 50 requests per 10 s per endpoint, for the whole fleet (one Redis key
+    # per endpoint and seller).
+    limiter = RateLimiter(redis.Redis.from_url(cfg.get("redis", "url")), cfg.get("redis", "prefix"), 50, 10.0,
+                          name="trendyol")
     creds = account.credentials
     return TrendyolClient(account.base_url, account.seller_id, creds["api_key"], creds["api_secret"],
                           creds.get("integrator", "Kervan"), limiter=limiter)
@@ -40,13 +43,12 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
     )
     if role == "catalog" and account.code == "trendyol":
         from workers.catalog import TrendyolCatalog
-        from workers.channels.errors import PermanentError
+        from workers.channels.errors import BatchNotFound
 
         client = trendyol_client(cfg, account)
         handler = TrendyolCatalog(db, account, client)
         poll = functools.partial(
-            batches.poll_loop, db, account.channel_id, client.batch_result, handler.on_created,
-            getattr(__import__("workers.channels.trendyol", fromlist=["BatchNotFound"]), "BatchNotFound", PermanentError),
+            batches.poll_loop, db, account.channel_id, client.batch_result, handler.on_created, BatchNotFound,
             cfg.getfloat("worker", "batch_poll_interval"),
         )
         poll.__name__ = "batch-poller"  # type: ignore[attr-defined]

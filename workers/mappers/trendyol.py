@@ -47,6 +47,7 @@ class TrendyolMapping:
     image_base_url: str = ""
     language: str = "tr-tr"
     default_brand_id: int | None = None
+    placeholder_image: str = ""  # used when a product has no image (Trendyol requires one)
     stock_buffer: int = 0
     default_dimensional_weight: Decimal = Decimal(1)
 
@@ -127,13 +128,20 @@ def _brand(product: Product, mapping: TrendyolMapping) -> int:
     raise MappingError(f"No Trendyol brand is mapped for {who} (product {product.product_id}).")
 
 
-def _images(product: Product, base_url: str) -> list[dict[str, str]]:
-    paths = [p for p in (product.image, *product.images) if p]
+def _images(product: Product, mapping: TrendyolMapping) -> list[dict[str, str]]:
+    paths = [p for p in (product.image, *product.images) if p] or (
+        [mapping.placeholder_image] if mapping.placeholder_image else [])
+    if not paths:
+        raise MappingError(
+            f"Product {product.product_id} has no image; Trendyol requires at least one. "
+            "Add an image, or set a placeholder image for this channel."
+        )
     seen: list[str] = []
     for p in paths:
         if p not in seen:
             seen.append(p)
-    return [{"url": base_url.rstrip("/") + "/" + p.lstrip("/")} for p in seen[:MAX_IMAGES]]
+    base = mapping.image_base_url.rstrip("/")
+    return [{"url": base + "/" + p.lstrip("/")} for p in seen[:MAX_IMAGES]]
 
 
 def to_item(product: Product, mapping: TrendyolMapping, *, master: Product | None = None) -> dict[str, Any]:
@@ -156,7 +164,7 @@ def to_item(product: Product, mapping: TrendyolMapping, *, master: Product | Non
         "listPrice": _money(_gross(max(product.price, net), product)),
         "salePrice": _money(_gross(net, product)),
         "vatRate": _vat_rate(product),
-        "images": _images(product, mapping.image_base_url),
+        "images": _images(product, mapping),
         "attributes": [dict(a) for a in cat.attributes],
     }
     return item

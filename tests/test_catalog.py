@@ -1,0 +1,217 @@
+"""Catalog sync to Trendyol: OpenCart's real demo data (4.1.0.4 and 4.0.2.3), the real Trendyol
+client, and the sandbox over HTTP. Handler-level tests; the process-level ones are in
+test_catalog_fleet.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bridge import channels
+from bridge.envelope import Event
+from bridge.heartbeat import wait_until
+from kervan import demo_store
+from sandbox.trendyol import TrendyolSandbox
+from workers import batches
+from workers.binder import digest
+from workers.catalog import CreateInFlight, TrendyolCatalog
+from workers.channels.errors import BatchNotFound
+from workers.channels.trendyol import TrendyolClient
+from workers.mappers import trendyol as mapper
+
+
+@pytest.fixture
+def sandbox():
+    sb = TrendyolSandbox(batch_delay=0.05).start()
+    yield sb
+    sb.stop()
+
+
+def make_catalog(db, sandbox) -> TrendyolCatalog:
+    demo_store.install(db, sandbox.base_url)
+    account = channels.get(db, "trendyol")
+    client = TrendyolClient(sandbox.base_url, account.seller_id, demo_store.API_KEY, demo_store.API_SECRET,
+                            retry_budget=5)
+    return TrendyolCatalog(db, account, client, mapping_ttl=0)
+
+
+def saved(pid: int) -> Event:
+    return Event("product.saved", "product", str(pid), {"product_id": pid})
+
+
+def settle(db, cat: TrendyolCatalog, timeout: float = 15) -> None:
+    """Poll batches until none is pending (what the worker's poller thread does)."""
+
+    def done() -> bool:
+        batches.poll_once(db, cat.account.channel_id, cat.client.batch_result, cat.on_created, BatchNotFound)
+        return db.one("SELECT COUNT(*) AS n FROM {p}kervan_batch WHERE status IN ('submitted','in_progress')")[
+            "n"] == 0
+
+    db.execute("UPDATE {p}kervan_batch SET next_check_at = CURRENT_TIMESTAMP(6)")
+    assert wait_until(done, timeout, interval=0.1)
+
+
+def listing(db, pid: int) -> dict:
+    return db.one("SELECT * FROM {p}kervan_listing WHERE product_id = %s", (pid,))
+
+
+def writes(sandbox, endpoint: str) -> list[dict]:
+    return [w for w in sandbox.request_log()["writes"] if w["endpoint"] == endpoint]
+
+
+def test_product_is_created_then_only_differences_are_sent(store, sandbox):
+    cat = make_catalog(store, sandbox)
+    cat.handle(saved(42))
+    row = listing(store, 42)
+    assert row["status"] == "submitted" and row["batch_id"]
+    settle(store, cat)
+
+    row = listing(store, 42)
+    remote = sandbox.product("Product15")
+    assert row["status"] == "synced" and row["last_error"] is None
+    assert row["remote_sku"] == "Product15" and row["remote_id"] == str(remote["contentId"])
+    assert remote["title"] == 'Apple Cinema 30"'
+    assert remote["brandId"] == 1791 and remote["categoryId"] == 1002  # Apple; Monitors → Monitör
+    assert remote["quantity"] == 990
+    # 100.00 net + 20 % VAT + 2.00 eco tax in the demo tax class; 4.0.2.3's demo has a special at 90.
+    expected_sale = 90 * 1.2 + 2 if store.opencart_version == "4.0.2.3" else 122.0
+    assert remote["salePrice"] == pytest.approx(expected_sale) and remote["listPrice"] == pytest.approx(122.0)
+    assert json.loads(row["confirmed_body"])["barcode"] == "Product15"
+    item = store.one("SELECT * FROM {p}kervan_batch_item WHERE product_id = 42")
+    assert item["status"] == "success" and item["part"] == "create"
+
+    # Stock changes in OpenCart: only the price/stock endpoint is called, with only quantity.
+    store.execute("UPDATE {p}product SET quantity = 5 WHERE product_id = 42")
+    cat.handle(saved(42))
+    settle(store, cat)
+    assert sandbox.product("Product15")["quantity"] == 5
+    stock_writes = writes(sandbox, "price_inventory")
+    assert len(stock_writes) == 1 and len(writes(sandbox, "create")) == 1
+    assert writes(sandbox, "update_content") == [] and listing(store, 42)["status"] == "synced"
+
+    # The name changes: a content update keyed by contentId.
+    store.execute("UPDATE {p}product_description SET name = %s WHERE product_id = 42", ("İpek Şal Ğ Monitör",))
+    cat.handle(saved(42))
+    settle(store, cat)
+    assert sandbox.product("Product15")["title"] == "İpek Şal Ğ Monitör"
+    assert len(writes(sandbox, "update_content")) == 1
+    assert len(writes(sandbox, "price_inventory")) == 1  # unchanged price/stock not sent again
+    row = listing(store, 42)
+    assert row["status"] == "synced" and row["content_hash"] == digest(json.loads(row["confirmed_body"]))
+
+
+def test_unchanged_product_sends_nothing(store41, sandbox):
+    cat = make_catalog(store41, sandbox)
+    cat.handle(saved(40))
+    settle(store41, cat)
+    before = sandbox.request_log()["writes"]
+    cat.handle(saved(40))  # a duplicate delivery, or a save that changed nothing Trendyol sees
+    cat.handle(saved(40))
+    assert sandbox.request_log()["writes"] == before
+    assert listing(store41, 40)["status"] == "synced"
+
+
+def test_marketplace_validation_error_lands_on_the_listing(store, sandbox):
+    cat = make_catalog(store, sandbox)
+    # The merchant mapped Monitors to a category that is not a leaf on Trendyol.
+    store.execute("UPDATE {p}kervan_mapping SET remote_id = '1000' WHERE kind = 'category' AND local_id = '28'")
+    cat.handle(saved(42))
+    settle(store, cat)
+    row = listing(store, 42)
+    batch = sandbox.batches()[-1]
+    reasons = batch["items"][0]["failureReasons"]
+    assert batch["items"][0]["status"] == "FAILED" and reasons
+    assert row["status"] == "failed" and row["last_error"] == "; ".join(reasons)
+    assert sandbox.product("Product15") is None
+    item = store.one("SELECT * FROM {p}kervan_batch_item WHERE product_id = 42")
+    assert item["status"] == "failed" and item["message"] == row["last_error"]
+
+    # Fixed by the merchant: the next save lists it.
+    store.execute("UPDATE {p}kervan_mapping SET remote_id = '1002' WHERE kind = 'category' AND local_id = '28'")
+    cat.handle(saved(42))
+    settle(store, cat)
+    assert listing(store, 42)["status"] == "synced" and sandbox.product("Product15") is not None
+
+
+def test_product_without_image_uses_the_placeholder_or_is_explained(store41, sandbox):
+    cat = make_catalog(store41, sandbox)
+    cat.handle(saved(35))  # the demo's "Product 8" has no image at all
+    settle(store41, cat)
+    assert sandbox.product("Product8")["images"] == [{"url": "https://demo.kervan.test/image/placeholder.png"}]
+
+    store41.execute("UPDATE {p}kervan_channel SET settings = JSON_REMOVE(settings, '$.placeholder_image')")
+    cat = TrendyolCatalog(store41, channels.get(store41, "trendyol"), cat.client, mapping_ttl=0)
+    cat.handle(saved(35))
+    row = listing(store41, 35)
+    assert row["status"] == "failed" and "has no image; Trendyol requires at least one" in row["last_error"]
+
+
+def test_unmappable_product_is_explained_and_not_sent(store41, sandbox):
+    cat = make_catalog(store41, sandbox)
+    store41.execute("DELETE FROM {p}kervan_mapping WHERE kind = 'category'")
+    cat.handle(saved(42))
+    row = listing(store41, 42)
+    assert row["status"] == "failed"
+    assert row["last_error"].startswith("No Trendyol category is mapped for the categories of product 42")
+    assert "Components > Monitors" in row["last_error"]
+    assert sandbox.request_log()["writes"] == []
+
+
+def test_barcode_comes_from_the_versions_own_place(store, sandbox):
+    if store.opencart_version == "4.1.0.4":
+        store.execute("INSERT INTO {p}product_code (product_id, code, value) VALUES (30, 'EAN', '8690000000301')")
+    else:
+        store.execute("UPDATE {p}product SET ean = '8690000000301' WHERE product_id = 30")
+    cat = make_catalog(store, sandbox)
+    cat.handle(saved(30))
+    settle(store, cat)
+    assert listing(store, 30)["remote_sku"] == "8690000000301"
+    assert sandbox.product("8690000000301")["stockCode"] == "Product 3"
+
+
+def test_deleted_product_is_deleted_on_trendyol(store41, sandbox):
+    cat = make_catalog(store41, sandbox)
+    cat.handle(saved(33))
+    settle(store41, cat)
+    assert sandbox.product("Product6") is not None
+    cat.handle(Event("product.deleted", "product", "33", {"product_id": 33}))
+    settle(store41, cat)
+    assert sandbox.product("Product6") is None or sandbox.product("Product6").get("deleted")
+    assert listing(store41, 33)["status"] == "deleted"
+
+
+def test_update_waits_for_a_create_still_in_flight(store41, sandbox):
+    sandbox.configure(batch_delay=30)  # Trendyol has not processed the create yet
+    cat = make_catalog(store41, sandbox)
+    cat.handle(saved(34))
+    store41.execute("UPDATE {p}product SET quantity = 3 WHERE product_id = 34")
+    with pytest.raises(CreateInFlight):
+        cat.handle(saved(34))  # retried later through the TTL tier, never a second create
+    assert len(writes(sandbox, "create")) == 1
+
+
+def test_lost_track_of_a_create_is_adopted_not_duplicated(store41, sandbox):
+    cat = make_catalog(store41, sandbox)
+    cat.handle(saved(36))
+    settle(store41, cat)
+    # Simulate a crash between sending and recording: Kervan forgot it, Trendyol did not.
+    store41.execute("UPDATE {p}kervan_listing SET confirmed_body = NULL, content_hash = NULL, remote_id = NULL,"
+                    " status = 'submitted', batch_id = NULL WHERE product_id = 36")
+    store41.execute("UPDATE {p}product SET quantity = 1 WHERE product_id = 36")
+    cat.handle(saved(36))
+    settle(store41, cat)
+    creates = [e for e in sandbox.request_log()["effects"] if e["kind"] == "create" and e["barcode"] == "Product9"]
+    assert len(creates) == 1
+    assert sandbox.product("Product9")["quantity"] == 1
+    row = listing(store41, 36)
+    assert row["status"] == "synced" and row["remote_id"] == str(sandbox.product("Product9")["contentId"])
+
+
+def test_mapper_refuses_vat_rates_trendyol_does_not_take(store41):
+    from bridge.opencart import ProductReader
+
+    product = ProductReader(store41).get(42)
+    odd = product.__class__(**{**product.__dict__, "tax_rates": (product.tax_rates[0].__class__("KDV", 18, "P"),)})
+    with pytest.raises(mapper.MappingError, match="VAT rate of 18%"):
+        mapper.to_item(odd, mapper.TrendyolMapping(categories={28: mapper.CategoryMapping(1002)}, default_brand_id=1))
