@@ -128,8 +128,8 @@ class TrendyolCatalog:
 
     def _send(self, product_id: int, listing: Listing, desired: dict[str, Any], h: str) -> None:
         barcode = desired["barcode"]
-        if (not listing.known_remotely and listing.status != "new") or (listing.known_remotely
-                                                                         and not listing.remote_id):
+        unsure = listing.status != "new" or listing.pending_hash is not None
+        if (not listing.known_remotely and unsure) or (listing.known_remotely and not listing.remote_id):
             # Either we may have created it before and crashed before recording that, or we do
             # not know its contentId yet (needed to tell approved from not): ask Trendyol.
             self._adopt_remote(product_id, barcode)
