@@ -175,10 +175,20 @@ def test_deleted_product_is_deleted_on_trendyol(store41, sandbox):
     cat.handle(saved(33))
     settle(store41, cat)
     assert sandbox.product("Product6") is not None
-    cat.handle(Event("product.deleted", "product", "33", {"product_id": 33}))
+    deleted = Event("product.deleted", "product", "33", {"product_id": 33})
+    cat.handle(deleted)
     settle(store41, cat)
-    assert sandbox.product("Product6") is None or sandbox.product("Product6").get("deleted")
+    # Trendyol deletes only archived products: first the archive, which asks for the delete.
+    assert sandbox.product("Product6")["archived"] is True
+    assert listing(store41, 33)["status"] == "archived"
+    follow_up = store41.one("SELECT * FROM {p}kervan_outbox WHERE event_type = 'product.deleted'")
+    assert follow_up["aggregate_id"] == "33"
+    cat.handle(Event("product.deleted", "product", "33", {"product_id": 33}, id=follow_up["event_id"]))
+    settle(store41, cat)
+    assert sandbox.product("Product6") is None
     assert listing(store41, 33)["status"] == "deleted"
+    assert [e["kind"] for e in sandbox.request_log()["effects"] if e["barcode"] == "Product6"] == [
+        "create", "archive", "delete"]
 
 
 def test_update_waits_for_a_create_still_in_flight(store41, sandbox):

@@ -90,6 +90,15 @@ def _merge_confirmed(cur, channel_id: int, product_id: int, part: str, payload: 
     row = cur.fetchone()
     if row is None:
         return
+    if part == "archive":
+        # Off sale on the marketplace; the product was deleted in OpenCart, so finish the job.
+        cur.execute(
+            "UPDATE {p}kervan_listing SET status = 'archived', pending_hash = NULL, last_error = NULL"
+            " WHERE channel_id = %s AND product_id = %s",
+            (channel_id, product_id),
+        )
+        outbox.write(cur, outbox.product_deleted(product_id, reason="archived"))
+        return
     if part == "delete":
         cur.execute(
             "UPDATE {p}kervan_listing SET status = 'deleted', confirmed_body = NULL, content_hash = NULL,"

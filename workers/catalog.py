@@ -189,21 +189,28 @@ class TrendyolCatalog:
         logger.info("product {} already on Trendyol as {}; adopted", product_id, barcode)
 
     def delete(self, product_id: int, event_id: str) -> None:
+        """Take the listing off Trendyol. An approved product must be archived before Trendyol lets
+        it be deleted: archive first; the archive's success emits product.deleted again, and the
+        second pass deletes."""
         listing = self.binder.get(product_id)
-        if listing is None:
+        if listing is None or listing.status == "deleted":
             return
         if not listing.known_remotely or not listing.remote_sku:
             self.binder.set_status(product_id, "deleted")
             return
-        if not self.binder.claim(product_id, "deleted", event_id):
+        step = "archive" if listing.remote_id and listing.status != "archived" else "delete"
+        if not self.binder.claim(product_id, step, event_id):
             return
         try:
-            batch_id = self.client.delete_products([listing.remote_sku])
+            if step == "archive":
+                batch_id = self.client.archive_products([listing.remote_sku])
+            else:
+                batch_id = self.client.delete_products([listing.remote_sku])
         except BaseException:
-            self.binder.release(product_id, "deleted")
+            self.binder.release(product_id, step)
             raise
-        batches.record(self.db, self.account.channel_id, batch_id, "delete",
-                       [Entry(product_id, listing.remote_sku, "delete", {}, "deleted")])
+        batches.record(self.db, self.account.channel_id, batch_id, step,
+                       [Entry(product_id, listing.remote_sku, step, {}, step)])
 
     # -- batch poller callbacks ---------------------------------------------------------------
     def on_created(self, product_ids: list[int]) -> None:

@@ -169,6 +169,11 @@ class JsonHttp:
         self.throttle_default_wait = throttle_default_wait
         self._secrets = tuple(s for s in secrets if s)
         self.name = name
+        for adapter in self.session.adapters.values():
+            retries = getattr(adapter, "max_retries", None)
+            if retries is not None and getattr(retries, "total", 0) not in (0, False, None):
+                logger.warning("{}: the session mounts urllib3 retries; they multiply with ours", name)
+                break
 
     def __repr__(self) -> str:  # no headers/auth
         return f"JsonHttp({self.name} {self.base_url})"
@@ -277,6 +282,9 @@ class JsonHttp:
             return self._through_breaker(method, url, params, data, headers)
         except ChannelError:
             raise
+        except _CONFIG_ERRORS as exc:
+            # A malformed URL or header will not get better by retrying.
+            raise PermanentError(f"{self.name}: bad request setup ({type(exc).__name__})") from None
         except requests.Timeout as exc:
             raise TransientError(f"{self.name}: timed out ({type(exc).__name__})") from None
         except requests.ConnectionError as exc:
@@ -323,6 +331,14 @@ class JsonHttp:
             )
 
         return log
+
+
+_CONFIG_ERRORS = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+)
 
 
 class _ServerFailure(Exception):

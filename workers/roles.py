@@ -17,10 +17,11 @@ def trendyol_client(cfg, account):
     from workers.channels.trendyol import TrendyolClient
     from workers.ratelimit import RateLimiter
 
-    # Trendyol: at most 50 requests per 10 s per endpoint, for the whole fleet (one Redis key
-    # per endpoint and seller).
+    # Trendyol: at most 50 requests per 10 s per endpoint, for the whole fleet (one Redis key per
+    # endpoint and seller). burst=1 spaces calls 0.2 s apart: a GCRA with a full burst would
+    # admit up to twice the limit within one sliding 10 s window, which Trendyol counts.
     limiter = RateLimiter(redis.Redis.from_url(cfg.get("redis", "url")), cfg.get("redis", "prefix"), 50, 10.0,
-                          name="trendyol")
+                          burst=1, name="trendyol")
     creds = account.credentials
     return TrendyolClient(account.base_url, account.seller_id, creds["api_key"], creds["api_secret"],
                           creds.get("integrator", "Kervan"), limiter=limiter)

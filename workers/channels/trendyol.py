@@ -258,6 +258,14 @@ class TrendyolClient(Channel):
         items = [{"barcode": b} for b in self._check_items(barcodes)]
         return self._write("DELETE", self._seller_path("product", "products"), "delete", items)
 
+    def archive_products(self, barcodes: Sequence[str], archived: bool = True) -> str:
+        """Archive (or un-archive) products by barcode (``PUT product/sellers/{id}/products/archive-state``).
+
+        Trendyol deletes an approved product only once it is archived: archive, wait for that batch,
+        then ``delete_products``."""
+        items = [{"barcode": b, "archived": bool(archived)} for b in self._check_items(barcodes)]
+        return self._write("PUT", self._seller_path("product", "products/archive-state"), "archive", items)
+
     def update_price_inventory(self, items: Sequence[dict[str, Any]]) -> str:
         """Price and/or stock of approved products (``barcode`` + only what changes).
 
