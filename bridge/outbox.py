@@ -59,18 +59,26 @@ def product_deleted(product_id: int, source: str = "kervan", **payload: Any) -> 
                  source=source)
 
 
-def claim(db: Database, limit: int, exclude: set[int] | frozenset[int] = frozenset()) -> list[dict[str, Any]]:
-    """Unpublished rows in id order, selected by state, never by an id cursor (reliability §7:
-    auto-increment ids become visible out of commit order, so a cursor would skip rows).
+def claim(
+    db: Database,
+    limit: int,
+    exclude: set[int] | frozenset[int] = frozenset(),
+    after: int = 0,
+) -> list[dict[str, Any]]:
+    """Unpublished rows in id order, selected by state (reliability §7: auto-increment ids become
+    visible out of commit order, so an id cursor alone would skip rows for ever).
 
-    SKIP LOCKED passes over rows another transaction still holds, instead of waiting on them."""
+    ``after`` lets a busy relay skip the rows it already has in flight instead of reading them
+    again on every poll; it must still call with ``after=0`` regularly (a rescan), which is what
+    picks up a row that became visible late or was nacked. SKIP LOCKED passes over rows another
+    transaction still holds, instead of waiting on them."""
     rows = db.run_in_transaction(
         lambda cur: (
             cur.execute(
                 "SELECT id, event_id, event_type, aggregate_type, aggregate_id, payload, correlation_id, source,"
-                " created_at FROM {p}kervan_outbox WHERE published_at IS NULL ORDER BY id LIMIT %s"
+                " created_at FROM {p}kervan_outbox WHERE published_at IS NULL AND id > %s ORDER BY id LIMIT %s"
                 " FOR UPDATE SKIP LOCKED",
-                (limit + len(exclude),),
+                (after, limit + (len(exclude) if not after else 0)),
             ),
             cur.fetchall(),
         )[1]

@@ -40,6 +40,7 @@ class RelaySettings:
     heartbeat: int = 15
     purge_every: float = 300.0
     leader_check_every: float = 1.0
+    rescan_every: float = 1.0
     topology: Topology = field(default_factory=Topology)
 
     @classmethod
@@ -70,6 +71,10 @@ class _Session:
         self.confirmed: list[int] = []
         self.closing = False
         self.last_leader_check = time.monotonic()
+        # Highest id published in this session: polls read past it; a rescan from 0 every
+        # rescan_every seconds (and after a nack) picks up rows that appeared below it.
+        self.high_water = 0
+        self.last_rescan = 0.0
         self.conn = pika.SelectConnection(
             connection_parameters(self.s.amqp_url, self.s.heartbeat),
             on_open_callback=self._on_open,
@@ -162,7 +167,11 @@ class _Session:
             else:
                 room = self.s.confirm_window - len(self.inflight)
                 if room > 0:
-                    rows = outbox.claim(self.relay.db, min(room, self.s.batch_size), set(self.inflight.values()))
+                    after = self.high_water
+                    if now - self.last_rescan >= self.s.rescan_every:
+                        after, self.last_rescan = 0, now
+                    rows = outbox.claim(self.relay.db, min(room, self.s.batch_size), set(self.inflight.values()),
+                                        after=after)
                     for row in rows:
                         self._publish(row)
                     if len(rows) == min(room, self.s.batch_size):
@@ -189,6 +198,7 @@ class _Session:
         self.channel.basic_publish(self.s.exchange, event.routing_key, event.to_json(), props, mandatory=True)
         self.inflight[self.next_tag] = row["id"]
         self.next_tag += 1
+        self.high_water = max(self.high_water, row["id"])
         self.relay.heartbeat.count("published")
 
 

@@ -24,6 +24,7 @@ from bridge import outbox
 from bridge.db import Database
 from bridge.heartbeat import wait_until
 from bridge.migrate import migrate
+from bridge.opencart import decode_html
 from kervan import demo_store
 from kervan.procs import ROOT, Proc
 from sandbox import opencart
@@ -133,7 +134,7 @@ def run_demo(cfg, *, keep: bool = False, products: int = 0, timeout: float = 120
         rows = []
         for r in _listings(db):
             p = held.get(r["remote_sku"] or "", {})
-            rows.append([r["product_id"], (r["name"] or "")[:28], r["remote_sku"] or "-", r["remote_id"] or "-",
+            rows.append([r["product_id"], decode_html(r["name"] or "")[:28], r["remote_sku"] or "-", r["remote_id"] or "-",
                          p.get("quantity", "-"), p.get("salePrice", "-"), r["status"],
                          (r["last_error"] or "")[:60]])
         print()

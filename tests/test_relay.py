@@ -185,3 +185,40 @@ def test_published_rows_are_purged_after_the_retention(store41, amqp_url):
     assert store41.one("SELECT COUNT(*) AS n FROM {p}kervan_outbox")["n"] == 7
     lag = outbox.lag(store41)
     assert lag["waiting"] == 1 and lag["oldest_seconds"] >= 0
+
+
+def test_a_row_committed_late_below_published_ids_is_not_skipped(store41, amqp_url):
+    # The gap hazard (reliability §7): id N is taken by a transaction that commits after id N+1
+    # was already published. An id cursor would skip N for ever; the relay's rescan must not.
+    slow = store41.connect()
+    slow.begin()
+    late = outbox.product_saved(50)
+    with slow.cursor() as cur:
+        outbox.write(_Expand(cur, store41), late)
+    early = outbox.product_saved(51)
+    outbox.write_many(store41, [early])
+    relay, t = run_relay_thread(store41, amqp_url)
+    try:
+        assert wait_until(lambda: store41.one(
+            "SELECT published_at FROM {p}kervan_outbox WHERE event_id = %s", (early.id,))["published_at"], 20)
+        time.sleep(1.5)  # several polls and a rescan while the late row is still uncommitted
+        slow.commit()
+        assert wait_until(lambda: unpublished(store41) == 0, 20)
+    finally:
+        slow.close()
+        relay.stop()
+        t.join(30)
+    got = [m["id"] for m in drain(amqp_url, QUEUE)]
+    assert got == [early.id, late.id]
+    ids = {r["event_id"]: r["id"] for r in store41.query("SELECT event_id, id FROM {p}kervan_outbox")}
+    assert ids[late.id] < ids[early.id]  # the late event really has the lower id
+
+
+class _Expand:
+    """A raw pymysql cursor that expands the {p} table prefix like the Database's own cursors."""
+
+    def __init__(self, cur, db) -> None:
+        self.cur, self.db = cur, db
+
+    def execute(self, sql, params=None):
+        return self.cur.execute(self.db.sql(sql), params)
