@@ -225,3 +225,15 @@ def test_mapper_refuses_vat_rates_trendyol_does_not_take(store41):
     odd = product.__class__(**{**product.__dict__, "tax_rates": (product.tax_rates[0].__class__("KDV", 18, "P"),)})
     with pytest.raises(mapper.MappingError, match="VAT rate of 18%"):
         mapper.to_item(odd, mapper.TrendyolMapping(categories={28: mapper.CategoryMapping(1002)}, default_brand_id=1))
+
+
+def test_refused_credentials_are_shown_on_the_listing(store41, sandbox):
+    store41_channel = make_catalog(store41, sandbox)
+    bad = TrendyolClient(sandbox.base_url, "1001", "sandbox-key", "wrong-secret", retry_budget=2)
+    cat = TrendyolCatalog(store41, store41_channel.account, bad, mapping_ttl=0)
+    cat.handle(saved(42))
+    row = listing(store41, 42)
+    assert row["status"] == "failed" and row["pending_hash"] is None
+    assert row["last_error"].startswith("Trendyol: Yetkilendirme başarısız")
+    assert "wrong-secret" not in row["last_error"]
+    assert sandbox.request_log()["writes"] == []

@@ -81,6 +81,8 @@ def test_every_demo_product_reaches_trendyol_and_the_outcome_comes_back(store, f
         conn.close()
         assert wait_until(lambda: settled(store, len(ids)), 90), worker.log()[-3000:]
         assert wait_until(lambda: store.one("SELECT COUNT(*) AS n FROM {p}kervan_parked")["n"] == 1, 20)
+        # SIGTERM: both finish what they hold and exit cleanly.
+        assert worker.term() == 0 and relay.term() == 0
     finally:
         worker.term()
         relay.term()

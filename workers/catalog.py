@@ -21,7 +21,7 @@ from bridge.opencart import ProductReader
 from workers import batches
 from workers.batches import Entry
 from workers.binder import Listing, ListingBinder, digest
-from workers.channels.errors import DuplicateRequestError, TransientError
+from workers.channels.errors import DuplicateRequestError, PermanentError, TransientError
 from workers.mappers import trendyol as mapper
 
 
@@ -112,6 +112,11 @@ class TrendyolCatalog:
             return
         try:
             self._send(product_id, listing, desired, h)
+        except PermanentError as exc:
+            # Trendyol refused the request itself (validation of the envelope, credentials):
+            # the merchant sees Trendyol's words on the listing; a later change or resync retries.
+            self.binder.release(product_id, h)
+            self.binder.set_status(product_id, "failed", f"Trendyol: {exc.message or exc}")
         except BaseException:
             self.binder.release(product_id, h)
             raise

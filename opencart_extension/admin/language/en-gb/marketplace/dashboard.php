@@ -1,0 +1,25 @@
+<?php
+$_['heading_title'] = 'Marketplaces Dashboard';
+$_['text_fleet'] = 'Kervan processes';
+$_['text_channels'] = 'Channels';
+$_['text_syncs_per_hour'] = 'Syncs per hour (last 24 hours)';
+$_['text_parked'] = 'Parked messages';
+$_['text_open_messages'] = 'open';
+$_['text_outbox'] = 'Outbox';
+$_['text_waiting'] = 'events waiting';
+$_['text_oldest'] = 'oldest';
+$_['text_outbox_errors'] = 'Outbox write failures';
+$_['text_recent_errors'] = 'Recent errors';
+$_['text_alive'] = 'alive';
+$_['text_dead'] = 'not seen';
+$_['text_no_processes'] = 'No Kervan process has reported yet.';
+$_['text_breaker_open'] = 'open';
+$_['text_breaker_closed'] = 'closed';
+$_['column_process'] = 'Process';
+$_['column_role'] = 'Role';
+$_['column_host'] = 'Host';
+$_['column_state'] = 'State';
+$_['column_last_seen'] = 'Last seen';
+$_['column_listed'] = 'Listed';
+$_['column_pending'] = 'Pending';
+$_['column_breaker'] = 'Breaker';

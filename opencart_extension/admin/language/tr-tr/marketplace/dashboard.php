@@ -1,0 +1,25 @@
+<?php
+$_['heading_title'] = 'Pazaryerleri Panosu';
+$_['text_fleet'] = 'Kervan süreçleri';
+$_['text_channels'] = 'Kanallar';
+$_['text_syncs_per_hour'] = 'Saatlik eşitleme (son 24 saat)';
+$_['text_parked'] = 'Bekletilen mesajlar';
+$_['text_open_messages'] = 'açık';
+$_['text_outbox'] = 'Giden kutusu';
+$_['text_waiting'] = 'olay bekliyor';
+$_['text_oldest'] = 'en eski';
+$_['text_outbox_errors'] = 'Giden kutusu yazma hataları';
+$_['text_recent_errors'] = 'Son hatalar';
+$_['text_alive'] = 'çalışıyor';
+$_['text_dead'] = 'görülmedi';
+$_['text_no_processes'] = 'Henüz hiçbir Kervan süreci bildirimde bulunmadı.';
+$_['text_breaker_open'] = 'açık';
+$_['text_breaker_closed'] = 'kapalı';
+$_['column_process'] = 'Süreç';
+$_['column_role'] = 'Rol';
+$_['column_host'] = 'Sunucu';
+$_['column_state'] = 'Durum';
+$_['column_last_seen'] = 'Son görülme';
+$_['column_listed'] = 'Listelenen';
+$_['column_pending'] = 'Bekleyen';
+$_['column_breaker'] = 'Devre kesici';
