@@ -22,6 +22,10 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 DLX = "kervan.dlx"
 PARKED = "kervan.parked"
+# Fleet-wide commands from the admin (replay parked messages, pause/resume a channel); every
+# worker process consumes this queue besides its own.
+CONTROL = "kervan.control"
+CONTROL_BINDINGS = ("cmd.replay", "cmd.channel_pause.*", "cmd.channel_resume.*")
 
 # What each worker role listens to. "{channel}" is filled per channel. Roles are added here as
 # they are built; a queue is declared only for roles that exist, because an unconsumed queue
@@ -101,6 +105,9 @@ class Topology:
         ch.exchange_declare(DLX, exchange_type="direct", durable=True)
         ch.queue_declare(PARKED, durable=True, arguments={"x-queue-type": "quorum"})
         ch.queue_bind(PARKED, DLX, routing_key=PARKED)
+        ch.queue_declare(CONTROL, durable=True, arguments=self.work_args())
+        for key in CONTROL_BINDINGS:
+            ch.queue_bind(CONTROL, self.exchange, routing_key=key)
         for role in roles or self.roles:
             for channel in self.channels:
                 q = self.queue(role, channel)

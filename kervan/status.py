@@ -7,7 +7,7 @@ import pika.exceptions
 
 from bridge import outbox
 from bridge.db import from_config
-from bridge.topology import PARKED, Topology, connection_parameters
+from bridge.topology import CONTROL, PARKED, Topology, connection_parameters
 from workers import parking
 
 ALIVE_SECONDS = 30
@@ -21,7 +21,7 @@ def queue_depths(amqp_url: str, topology: Topology) -> dict[str, tuple[int, int]
     except pika.exceptions.AMQPError:
         return {}
     try:
-        for q in [*topology.work_queues(), PARKED]:
+        for q in [*topology.work_queues(), CONTROL, PARKED]:
             ch = conn.channel()
             try:
                 ok = ch.queue_declare(q, passive=True).method
@@ -86,7 +86,8 @@ def parked_command(cfg, action: str, ids: list[int]) -> int:
         ch = conn.channel()
         ch.confirm_delivery()
         for i in ids:
-            print(f"{i}: {'replayed' if parking.replay(db, ch, i) else 'not open'}")
+            replayed = parking.replay(db, lambda *a: ch.basic_publish(*a, mandatory=True), i)
+            print(f"{i}: {'replayed' if replayed else 'not open'}")
     finally:
         conn.close()
     return 0

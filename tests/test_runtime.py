@@ -190,3 +190,41 @@ def test_retry_tier_grows_with_the_attempt(attempt):
     t = Topology(retry_tiers=(1, 5, 30))
     assert t.tier_for(attempt) == {1: 1, 2: 5, 3: 30, 9: 30}[attempt]
     assert ATTEMPT_HEADER.startswith("x-kervan")
+
+
+def test_admin_replay_command_sends_a_parked_message_back(store41, amqp_url):
+    handler = Recorder(permanent=True)
+    e = event(12)
+    publish(amqp_url, e.to_json())
+    with running(store41, amqp_url, handler):
+        assert wait_until(lambda: len(parked(store41)) == 1, 20)
+        handler.permanent = False  # the merchant fixed the cause
+        parked_id = parked(store41)[0]["parked_id"]
+        # What the admin's "Replay" button writes to the outbox, as the relay publishes it.
+        publish(amqp_url, Event("cmd.replay", "parked", str(parked_id), {"parked_ids": [parked_id]}).to_json(),
+                routing_key="cmd.replay")
+        assert wait_until(lambda: handler.applied == [e.id], 20)
+    row = parked(store41)[0]
+    assert row["status"] == "replayed" and row["resolved_at"] is not None
+    assert queue_depth(amqp_url, "kervan.control") == 0
+
+
+def test_a_paused_channel_takes_nothing_until_resumed(store41, amqp_url):
+    handler = Recorder()
+    pause = {"on": True}
+    settings = WorkerSettings(amqp_url=amqp_url, queue=QUEUE, heartbeat_interval=0.5, pause_check_every=0.2)
+    worker = Worker(store41, settings, handler, topology(), role="catalog", channel="trendyol",
+                    paused=lambda: pause["on"])
+    t = threading.Thread(target=worker.run, daemon=True)
+    t.start()
+    try:
+        publish(amqp_url, *[event(i).to_json() for i in range(3)])
+        assert wait_until(lambda: worker.heartbeat.state == "paused", 10)
+        time.sleep(1)
+        assert handler.calls == [] and queue_depth(amqp_url) == 3  # waiting in RabbitMQ
+        pause["on"] = False
+        assert wait_until(lambda: len(handler.applied) == 3, 20)
+        assert worker.heartbeat.state == "consuming"
+    finally:
+        worker.stop()
+        t.join(60)

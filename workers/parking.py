@@ -4,6 +4,7 @@ and the operator see them, with the reason, and from where they can be replayed 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pika
@@ -65,18 +66,17 @@ def list_open(db: Database, limit: int = 100) -> list[dict[str, Any]]:
     )
 
 
-def replay(db: Database, channel, parked_id: int) -> bool:
-    """Publish a parked message back to its queue (confirmed) and mark it replayed.
-    ``channel`` is a pika BlockingChannel with confirms enabled."""
+def replay(db: Database, publish: Callable[..., None], parked_id: int) -> bool:
+    """Publish a parked message back to its queue and mark it replayed. ``publish(exchange,
+    routing_key, body, properties)`` must return only once the broker confirmed."""
     row = db.one("SELECT * FROM {p}kervan_parked WHERE parked_id = %s AND status = 'open'", (parked_id,))
     if row is None:
         return False
-    channel.basic_publish(
+    publish(
         "",
         row["queue"],
         bytes(row["body"]),
         pika.BasicProperties(delivery_mode=2, message_id=row["message_id"], headers={"x-kervan-replay": parked_id}),
-        mandatory=True,
     )
     db.execute(
         "UPDATE {p}kervan_parked SET status = 'replayed', resolved_at = CURRENT_TIMESTAMP(6) WHERE parked_id = %s",

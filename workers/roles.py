@@ -53,5 +53,6 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
             cfg.getfloat("worker", "batch_poll_interval"),
         )
         poll.__name__ = "batch-poller"  # type: ignore[attr-defined]
-        return Worker(db, settings, handler, topology, role=role, channel=channel, background=[poll])
+        return Worker(db, settings, handler, topology, role=role, channel=channel, background=[poll],
+                      paused=lambda: bool(getattr(channels.get(db, channel), "paused", False)))
     raise SystemExit(f"no {role} worker for {account.code} yet")

@@ -30,9 +30,9 @@ from loguru import logger
 from bridge.db import Database
 from bridge.envelope import Event, PoisonMessage
 from bridge.heartbeat import Heartbeat
-from bridge.topology import PARKED, Topology, connection_parameters
+from bridge.topology import CONTROL, PARKED, Topology, connection_parameters
 from workers.channels.errors import PermanentError
-from workers.parking import park
+from workers.parking import park, replay
 
 ATTEMPT_HEADER = "x-kervan-attempt"
 
@@ -56,6 +56,7 @@ class WorkerSettings:
     heartbeat: int = 15
     heartbeat_interval: float = 5.0
     drain_parked: bool = True
+    pause_check_every: float = 2.0
 
 
 class _Publisher:
@@ -102,6 +103,7 @@ class Worker:
         role: str,
         channel: str = "",
         background: list[Callable[[threading.Event], None]] | None = None,
+        paused: Callable[[], bool] | None = None,
     ) -> None:
         self.db = db
         self.s = settings
@@ -112,6 +114,9 @@ class Worker:
         self.publisher = _Publisher(settings.amqp_url, settings.heartbeat)
         self.pool = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix=f"{role}-{channel}")
         self.background = background or []
+        # The merchant's pause switch (kervan_channel.paused): while it is on, this worker takes
+        # nothing from its queue; messages wait in RabbitMQ, not in a retry loop.
+        self.paused = paused or (lambda: False)
         self._inflight: set[Future] = set()
         self._aggregate_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -154,18 +159,19 @@ class Worker:
             ch = conn.channel()
             self.topology.declare(ch)
             ch.basic_qos(prefetch_count=self.s.prefetch)
-            tag = ch.basic_consume(self.s.queue, functools.partial(self._on_message, conn, self.s.queue))
-            parked_tag = None
+            side_tags = [ch.basic_consume(CONTROL, functools.partial(self._on_message, conn, CONTROL))]
             if self.s.drain_parked:
-                parked_tag = ch.basic_consume(PARKED, functools.partial(self._on_message, conn, PARKED))
-            self.heartbeat.state = "consuming"
-            logger.info("worker consuming {}", self.s.queue)
+                side_tags.append(ch.basic_consume(PARKED, functools.partial(self._on_message, conn, PARKED)))
+            tag, checked = None, 0.0
             while not self.stopping.is_set():
+                if time.monotonic() - checked >= self.s.pause_check_every:
+                    checked = time.monotonic()
+                    tag = self._follow_pause(ch, conn, tag)
                 conn.process_data_events(time_limit=0.2)
             # Stop taking new messages; finish and ack the ones in hand, then close.
-            ch.basic_cancel(tag)
-            if parked_tag:
-                ch.basic_cancel(parked_tag)
+            for t in [tag, *side_tags]:
+                if t:
+                    ch.basic_cancel(t)
             self.heartbeat.state = "draining"
             deadline = time.monotonic() + 120
             while self._inflight and time.monotonic() < deadline:
@@ -177,6 +183,25 @@ class Worker:
                     conn.close()
                 except Exception:  # noqa: BLE001
                     pass
+
+    def _follow_pause(self, ch, conn, tag: str | None) -> str | None:
+        try:
+            paused = self.paused()
+        except Exception as exc:  # noqa: BLE001 - cannot tell: keep doing what we do
+            logger.warning("worker {}: pause state unknown ({})", self.s.queue, exc)
+            return tag
+        if paused and tag:
+            ch.basic_cancel(tag)  # unacked deliveries in hand still finish and are acked
+            self.heartbeat.state = "paused"
+            logger.info("worker {}: channel paused by the merchant", self.s.queue)
+            return None
+        if not paused and not tag:
+            tag = ch.basic_consume(self.s.queue, functools.partial(self._on_message, conn, self.s.queue))
+            self.heartbeat.state = "consuming"
+            logger.info("worker consuming {}", self.s.queue)
+        elif paused:
+            self.heartbeat.state = "paused"
+        return tag
 
     def _on_message(self, conn, queue: str, ch, method, props, body: bytes) -> None:
         fut = self.pool.submit(self._process, conn, ch, queue, method, props, body)
@@ -218,6 +243,8 @@ class Worker:
         try:
             if queue == PARKED:
                 self._park_dead_letter(props, body, headers, message_id)
+            elif queue == CONTROL:
+                self._control(method, body, headers, message_id)
             else:
                 self._apply(queue, method, props, body, headers, message_id)
         except Exception as exc:  # noqa: BLE001 - could not even park or retry: let RabbitMQ redeliver
@@ -265,6 +292,24 @@ class Worker:
                 )
                 self.publisher.publish("", self.topology.retry_queue(queue, delay), body, retry_props)
                 self.heartbeat.count("retried")
+
+    def _control(self, method, body: bytes, headers: dict, message_id: str) -> None:
+        try:
+            event = Event.from_json(body)
+        except PoisonMessage as exc:
+            self._park(CONTROL, method.routing_key, message_id, body, headers, f"poison: {exc}", 0, None)
+            return
+        if event.type == "cmd.replay":
+            for parked_id in event.payload.get("parked_ids") or []:
+                done = replay(self.db, self._publish_confirmed, int(parked_id))
+                logger.info("parked message {} {}", parked_id, "replayed" if done else "was not open")
+        else:
+            # Pause and resume act through kervan_channel.paused, which every worker polls; the
+            # command itself only tells the log when the merchant pressed the button.
+            logger.info("{} for {}", event.type, event.payload.get("channel"))
+
+    def _publish_confirmed(self, exchange: str, routing_key: str, body: bytes, props) -> None:
+        self.publisher.publish(exchange, routing_key, body, props)
 
     def _park(self, queue, routing_key, message_id, body, headers, reason, attempts, event_type) -> None:
         park(self.db, queue=queue, message_id=message_id, body=body, reason=reason, routing_key=routing_key,
