@@ -237,6 +237,22 @@ class BatchProcessor:
             product["sellerId"], product["productMainId"], signature
         )
 
+    def _lookup(
+        self, seller_id: str, barcode: Any, seen: set[str] | None = None
+    ) -> tuple[dict[str, Any] | None, list[str]]:
+        """The stored product an update item addresses by barcode, or the reasons it addresses
+        none: missing barcode, the same barcode twice in one request, unknown barcode."""
+        if not isinstance(barcode, str) or not barcode.strip():
+            return None, [v.r_required("barcode")]
+        if seen is not None:
+            if barcode in seen:
+                return None, [v.R_DUPLICATE_IN_REQUEST.format(barcode=barcode)]
+            seen.add(barcode)
+        product = self.store.product(seller_id, barcode)
+        if product is None:
+            return None, [v.R_PRODUCT_NOT_FOUND.format(barcode=barcode)]
+        return product, []
+
     def _update_unapproved(self, seller_id: str, batch_id: str, items: list[Any]) -> list[ItemResult]:
         store = self.store
         results: list[ItemResult] = []
@@ -247,16 +263,9 @@ class BatchProcessor:
                 continue
             barcode = raw.get("barcode")
             echo = {"barcode": barcode, "product": dict(raw)}
-            if not isinstance(barcode, str) or not barcode.strip():
-                results.append((echo, [v.r_required("barcode")]))
-                continue
-            if barcode in seen:
-                results.append((echo, [v.R_DUPLICATE_IN_REQUEST.format(barcode=barcode)]))
-                continue
-            seen.add(barcode)
-            product = store.product(seller_id, barcode)
+            product, reasons = self._lookup(seller_id, barcode, seen)
             if product is None:
-                results.append((echo, [v.R_PRODUCT_NOT_FOUND.format(barcode=barcode)]))
+                results.append((echo, reasons))
                 continue
             if product["approved"]:
                 results.append((echo, [v.R_APPROVED_UNAPPROVED_UPDATE.format(barcode=barcode)]))
@@ -373,16 +382,9 @@ class BatchProcessor:
                 continue
             echo = {"supplierId": _num(seller_id), "updateRequest": dict(raw)}
             barcode = raw.get("barcode")
-            if not isinstance(barcode, str) or not barcode.strip():
-                results.append((echo, [v.r_required("barcode")]))
-                continue
-            if barcode in seen:
-                results.append((echo, [v.R_DUPLICATE_IN_REQUEST.format(barcode=barcode)]))
-                continue
-            seen.add(barcode)
-            product = store.product(seller_id, barcode)
+            product, reasons = self._lookup(seller_id, barcode, seen)
             if product is None:
-                results.append((echo, [v.R_PRODUCT_NOT_FOUND.format(barcode=barcode)]))
+                results.append((echo, reasons))
                 continue
             if not product["approved"]:
                 results.append((echo, [v.R_NOT_APPROVED_VARIANT.format(barcode=barcode)]))
@@ -447,12 +449,9 @@ class BatchProcessor:
         for raw in items:
             barcode = raw.get("barcode") if isinstance(raw, dict) else None
             echo = {"barcode": barcode}
-            if not isinstance(barcode, str) or not barcode.strip():
-                results.append((echo, [v.r_required("barcode")]))
-                continue
-            product = store.product(seller_id, barcode)
+            product, reasons = self._lookup(seller_id, barcode)
             if product is None:
-                results.append((echo, [v.R_PRODUCT_NOT_FOUND.format(barcode=barcode)]))
+                results.append((echo, reasons))
                 continue
             # Guide: pending products, and approved products that are archived, can be deleted.
             if product["approved"] and not product["archived"]:
@@ -470,12 +469,9 @@ class BatchProcessor:
             barcode = raw.get("barcode") if isinstance(raw, dict) else None
             archived = raw.get("archived") if isinstance(raw, dict) else None
             echo = {"archived": archived, "supplierId": _num(seller_id), "barcode": barcode}
-            if not isinstance(barcode, str) or not barcode.strip():
-                results.append((echo, [v.r_required("barcode")]))
-                continue
-            product = store.product(seller_id, barcode)
+            product, reasons = self._lookup(seller_id, barcode)
             if product is None:
-                results.append((echo, [v.R_PRODUCT_NOT_FOUND.format(barcode=barcode)]))
+                results.append((echo, reasons))
                 continue
             if not isinstance(archived, bool):
                 results.append((echo, [v.R_ARCHIVED_FLAG]))
