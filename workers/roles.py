@@ -24,7 +24,7 @@ def trendyol_client(cfg, account):
                           burst=1, name="trendyol")
     creds = account.credentials
     return TrendyolClient(account.base_url, account.seller_id, creds["api_key"], creds["api_secret"],
-                          creds.get("integrator", "Kervan"), limiter=limiter)
+                          creds.get("integrator") or "Kervan", limiter=limiter)
 
 
 def build_worker(cfg, role: str, channel: str) -> Worker:

@@ -13,7 +13,7 @@ class Repo {
 
 	/** Fields each marketplace needs: [settings/credentials, name]. Credentials are never read back. */
 	public const CHANNEL_FIELDS = [
-		'trendyol'    => ['base_url' => 'https://apigw.trendyol.com', 'credentials' => ['api_key', 'api_secret', 'integrator']],
+		'trendyol'    => ['base_url' => 'https://apigw.trendyol.com/integration', 'credentials' => ['api_key', 'api_secret', 'integrator']],
 		'hepsiburada' => ['base_url' => 'https://listing-external.hepsiburada.com', 'credentials' => ['username', 'password']],
 		'n11'         => ['base_url' => 'https://api.n11.com', 'credentials' => ['app_key', 'app_secret']],
 		'amazon'      => ['base_url' => 'https://sellingpartnerapi-eu.amazon.com', 'credentials' => ['client_id', 'client_secret', 'refresh_token', 'marketplace_id']],
