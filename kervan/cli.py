@@ -51,14 +51,22 @@ def cmd_worker(args) -> int:
 
 
 def cmd_sandbox(args) -> int:
-    cfg = _cfg(args)
-    if args.marketplace != "trendyol":
-        print(f"no sandbox for {args.marketplace!r} yet", file=sys.stderr)
-        return 2
-    from sandbox.trendyol import serve
+    from sandbox import registry
 
-    serve(args.host or cfg.get("sandbox", "host"), args.port or cfg.getint("sandbox", "trendyol_port"),
-          batch_delay=args.batch_delay)
+    cfg = _cfg(args)
+    codes = registry.available() if args.marketplace == "all" else [args.marketplace]
+    unknown = [c for c in codes if c not in registry.available()]
+    if unknown:
+        print(f"no sandbox for {', '.join(unknown)} (available: {', '.join(registry.available())})", file=sys.stderr)
+        return 2
+    ports = {"trendyol": cfg.getint("sandbox", "trendyol_port")}
+    if args.port:
+        if len(codes) != 1:
+            print("--port works with one marketplace; 'all' uses each one's default port", file=sys.stderr)
+            return 2
+        ports[codes[0]] = args.port
+    extra = {"trendyol": {"batch_delay": args.batch_delay}}
+    registry.serve(codes, args.host or cfg.get("sandbox", "host"), ports, **extra)
     return 0
 
 
@@ -102,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--channel", required=True)
     w.set_defaults(fn=cmd_worker)
 
-    s = sub.add_parser("sandbox", help="run a local marketplace simulator")
-    s.add_argument("marketplace", nargs="?", default="trendyol")
+    s = sub.add_parser("sandbox", help="run local marketplace simulators")
+    s.add_argument("marketplace", nargs="?", default="all", help="trendyol, hepsiburada, n11, amazon or all")
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.add_argument("--batch-delay", type=float, default=0.2)

@@ -1,0 +1,54 @@
+"""Every local marketplace simulator, by channel code: where it lives and its default port.
+``kervan sandbox all`` starts each of them on 127.0.0.1."""
+
+from __future__ import annotations
+
+import importlib
+import signal
+import threading
+from typing import Any
+
+# code → (module, class, default port)
+SANDBOXES: dict[str, tuple[str, str, int]] = {
+    "trendyol": ("sandbox.trendyol", "TrendyolSandbox", 8701),
+    "hepsiburada": ("sandbox.hepsiburada", "HepsiburadaSandbox", 8702),
+    "n11": ("sandbox.n11", "N11Sandbox", 8703),
+    "amazon": ("sandbox.amazon", "AmazonSandbox", 8704),
+}
+
+
+def sandbox_class(code: str) -> type:
+    module, cls, _port = SANDBOXES[code]
+    return getattr(importlib.import_module(module), cls)
+
+
+def available() -> list[str]:
+    """The simulators present in this checkout."""
+    found = []
+    for code in SANDBOXES:
+        try:
+            sandbox_class(code)
+        except Exception:  # noqa: BLE001 - absent or unfinished: not offered
+            continue
+        found.append(code)
+    return found
+
+
+def serve(codes: list[str], host: str = "127.0.0.1", ports: dict[str, int] | None = None, **kwargs: Any) -> None:
+    """Run the given simulators in the foreground until SIGTERM or SIGINT."""
+    stop = threading.Event()
+    running = []
+    try:
+        for code in codes:
+            port = (ports or {}).get(code, SANDBOXES[code][2])
+            sb = sandbox_class(code)(host=host, port=port, **kwargs.get(code, {})).start()
+            running.append(sb)
+            print(f"{code:<12} sandbox listening on {sb.base_url}", flush=True)
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop.set())
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sb in reversed(running):
+            sb.stop()
