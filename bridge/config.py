@@ -43,6 +43,12 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "heartbeat_interval": "5",
         "batch_poll_interval": "2",
     },
+    "breaker": {
+        # Consecutive transient failures (network, 5xx) that open an account's breaker, and the
+        # seconds it stays open before a trial call.
+        "fail_max": "5",
+        "reset_timeout": "30",
+    },
     "channels": {
         # Comma list of channel codes workers and topology serve (rows in kervan_channel carry
         # the credentials and base URL of each account).

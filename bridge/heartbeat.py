@@ -28,6 +28,8 @@ class Heartbeat:
         self.counters: Counter[str] = Counter()
         self.state = "starting"
         self.state_fn: Callable[[], str] | None = None
+        # Values read at each beat (e.g. breaker_open), stored beside the counters.
+        self.gauges: dict[str, Callable[[], int]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -36,12 +38,18 @@ class Heartbeat:
 
     def beat(self) -> None:
         state = self.state_fn() if self.state_fn else self.state
+        values = dict(self.counters)
+        for name, fn in self.gauges.items():
+            try:
+                values[name] = int(fn())
+            except Exception:  # noqa: BLE001 - a gauge that cannot be read is left out
+                pass
         self.db.execute(
             "INSERT INTO {p}kervan_heartbeat (process_id, role, channel, host, pid, state, counters)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE state = VALUES(state),"
             " counters = VALUES(counters), last_seen = CURRENT_TIMESTAMP(6)",
             (self.process_id, self.role, self.channel, self.host, self.pid, state,
-             json.dumps(dict(self.counters), sort_keys=True)),
+             json.dumps(values, sort_keys=True)),
         )
 
     def _run(self) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pika
 import pika.exceptions
+import redis
 
 from bridge import outbox
 from bridge.db import from_config
 from bridge.topology import CONTROL, PARKED, Topology, connection_parameters
-from workers import parking
+from workers import breaker, parking
 
 ALIVE_SECONDS = 30
 
@@ -56,6 +57,15 @@ def print_status(cfg) -> int:
         print("  broker unreachable")
     for q, v in depths.items():
         print(f"  {q:<32} " + ("not declared" if v is None else f"{v[0]} ready, {v[1]} consumers"))
+    print("breakers")
+    try:
+        client = redis.Redis.from_url(cfg.get("redis", "url"), socket_timeout=3)
+        for ch in db.query("SELECT code, account, paused FROM {p}kervan_channel ORDER BY code, account"):
+            state = breaker.state(client, cfg.get("redis", "prefix"), ch["code"], ch["account"])
+            print(f"  {ch['code']}/{ch['account']:<12} {state}" + ("  (paused by the merchant)" if ch["paused"] else ""))
+        client.close()
+    except redis.RedisError as exc:
+        print(f"  Redis unreachable: {exc}")
     parked = db.one("SELECT COUNT(*) AS n FROM {p}kervan_parked WHERE status = 'open'")["n"]
     print(f"parked    {parked} open")
     print("listings")

@@ -10,10 +10,11 @@ from bridge import channels
 from bridge.db import from_config
 from bridge.topology import Topology
 from workers import batches
+from workers.breaker import blocks_consumers, make_breaker
 from workers.runtime import Worker, WorkerSettings
 
 
-def trendyol_client(cfg, account):
+def trendyol_client(cfg, account, breaker=None):
     from workers.channels.trendyol import TrendyolClient
     from workers.ratelimit import RateLimiter
 
@@ -24,7 +25,7 @@ def trendyol_client(cfg, account):
                           burst=1, name="trendyol")
     creds = account.credentials
     return TrendyolClient(account.base_url, account.seller_id, creds["api_key"], creds["api_secret"],
-                          creds.get("integrator") or "Kervan", limiter=limiter)
+                          creds.get("integrator") or "Kervan", limiter=limiter, breaker=breaker)
 
 
 def build_worker(cfg, role: str, channel: str) -> Worker:
@@ -46,13 +47,22 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
         from workers.catalog import TrendyolCatalog
         from workers.channels.errors import BatchNotFound
 
-        client = trendyol_client(cfg, account)
+        breaker = make_breaker(cfg.get("redis", "url"), cfg.get("redis", "prefix"), account.code, account.account,
+                               fail_max=cfg.getint("breaker", "fail_max"),
+                               reset_timeout=cfg.getfloat("breaker", "reset_timeout"))
+        client = trendyol_client(cfg, account, breaker)
         handler = TrendyolCatalog(db, account, client)
         poll = functools.partial(
             batches.poll_loop, db, account.channel_id, client.batch_result, handler.on_created, BatchNotFound,
             cfg.getfloat("worker", "batch_poll_interval"),
         )
         poll.__name__ = "batch-poller"  # type: ignore[attr-defined]
-        return Worker(db, settings, handler, topology, role=role, channel=channel, background=[poll],
-                      paused=lambda: bool(getattr(channels.get(db, channel), "paused", False)))
+        def paused() -> bool:
+            # The merchant's switch, or the account's breaker open: messages wait in RabbitMQ.
+            return bool(getattr(channels.get(db, channel), "paused", False)) or blocks_consumers(breaker)
+
+        worker = Worker(db, settings, handler, topology, role=role, channel=channel, background=[poll],
+                        paused=paused)
+        worker.heartbeat.gauges["breaker_open"] = lambda: blocks_consumers(breaker)
+        return worker
     raise SystemExit(f"no {role} worker for {account.code} yet")
