@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 
 from loguru import logger
 
@@ -73,7 +74,8 @@ def cmd_sandbox(args) -> int:
 def cmd_demo(args) -> int:
     from kervan.demo import run_demo
 
-    return run_demo(_cfg(args), keep=args.keep, products=args.products)
+    return run_demo(_cfg(args), keep=args.keep, products=args.products,
+                    log_dir=Path(args.log_dir) if args.log_dir else None)
 
 
 def cmd_status(args) -> int:
@@ -120,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="fresh demo store → relay → workers → sandbox Trendyol, end to end")
     d.add_argument("--keep", action="store_true", help="keep the demo database afterwards")
     d.add_argument("--products", type=int, default=0, help="only the first N demo products (0 = all)")
+    d.add_argument("--log-dir", help="where the processes' logs go (default ./demo-logs)")
     d.set_defaults(fn=cmd_demo)
 
     sub.add_parser("status", help="the fleet at a glance").set_defaults(fn=cmd_status)

@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import redis
 import requests
@@ -97,8 +98,8 @@ def _print_table(rows: list[list[str]], headers: list[str]) -> None:
         print("  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=False)))
 
 
-def run_demo(cfg, *, keep: bool = False, products: int = 0, timeout: float = 120.0) -> int:
-    log_dir = ROOT / "demo-logs"
+def run_demo(cfg, *, keep: bool = False, products: int = 0, timeout: float = 120.0, log_dir: Path | None = None) -> int:
+    log_dir = log_dir or ROOT / "demo-logs"
     env = DemoEnvironment(cfg)
     procs: list[Proc] = []
     try:
