@@ -58,6 +58,11 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "host": "127.0.0.1",
         "trendyol_port": "8701",
     },
+    "metrics": {
+        # 0 = any free port (written into the heartbeat); set one per unit to scrape it.
+        "port": "0",
+        "addr": "127.0.0.1",
+    },
     "log": {
         "level": "INFO",
         "json": "false",

@@ -21,7 +21,7 @@ import pika
 import pika.exceptions
 from loguru import logger
 
-from bridge import outbox
+from bridge import metrics, outbox
 from bridge.db import Database
 from bridge.heartbeat import Heartbeat
 from bridge.leader import LeaderLock
@@ -133,8 +133,10 @@ class _Session:
             if ack:
                 self.confirmed.append(outbox_id)
                 self.relay.heartbeat.count("confirmed")
+                metrics.RELAY_EVENTS.labels("confirmed").inc()
             else:
                 self.relay.heartbeat.count("nacked")
+                metrics.RELAY_EVENTS.labels("nacked").inc()
                 logger.warning("relay: broker nacked outbox row {}; it will be sent again", outbox_id)
 
     # -- the loop -----------------------------------------------------------------------------
@@ -200,6 +202,7 @@ class _Session:
         self.next_tag += 1
         self.high_water = max(self.high_water, row["id"])
         self.relay.heartbeat.count("published")
+        metrics.RELAY_EVENTS.labels("published").inc()
 
 
 class Relay:
@@ -211,6 +214,10 @@ class Relay:
         self.heartbeat = Heartbeat(db, "relay")
         self.heartbeat.state_fn = lambda: "leader" if self.lock.held else "standby"
         self._last_purge = 0.0
+        metrics.gauge("kervan_outbox_lag_seconds", "Age of the oldest unpublished outbox row",
+                      lambda: outbox.lag(db)["oldest_seconds"])
+        metrics.gauge("kervan_outbox_waiting", "Unpublished outbox rows", lambda: outbox.lag(db)["waiting"])
+        metrics.gauge("kervan_relay_leader", "1 while this relay holds the leader lock", lambda: int(self.lock.held))
 
     def maybe_purge(self) -> None:
         now = time.monotonic()
@@ -251,8 +258,10 @@ class Relay:
             self.db.close()
 
 
-def run_forever(db: Database, settings: RelaySettings) -> None:
+def run_forever(db: Database, settings: RelaySettings, metrics_port: int | None = None) -> None:
     relay = Relay(db, settings)
+    if metrics_port:
+        relay.heartbeat.gauges["metrics_port"] = lambda: metrics_port
     signal.signal(signal.SIGTERM, relay.stop)
     signal.signal(signal.SIGINT, relay.stop)
     logger.info("relay starting (exchange {}, window {})", settings.exchange, settings.confirm_window)

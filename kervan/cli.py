@@ -35,8 +35,16 @@ def cmd_relay(args) -> int:
     from bridge.relay import RelaySettings, run_forever
 
     cfg = _cfg(args)
-    run_forever(from_config(cfg), RelaySettings.from_config(cfg))
+    run_forever(from_config(cfg), RelaySettings.from_config(cfg), metrics_port=_serve_metrics(cfg))
     return 0
+
+
+def _serve_metrics(cfg) -> int:
+    from bridge import metrics
+
+    port = metrics.serve(cfg.getint("metrics", "port"), cfg.get("metrics", "addr"))
+    logger.info("metrics on http://{}:{}/metrics", cfg.get("metrics", "addr"), port)
+    return port
 
 
 def cmd_worker(args) -> int:
@@ -44,6 +52,8 @@ def cmd_worker(args) -> int:
 
     cfg = _cfg(args)
     worker = build_worker(cfg, args.role, args.channel)
+    port = _serve_metrics(cfg)
+    worker.heartbeat.gauges["metrics_port"] = lambda: port
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
     worker.run()

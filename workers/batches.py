@@ -16,7 +16,7 @@ from typing import Any
 
 from loguru import logger
 
-from bridge import outbox
+from bridge import metrics, outbox
 from bridge.db import Database
 from workers.binder import digest
 
@@ -148,6 +148,7 @@ def apply_result(db: Database, batch: dict[str, Any], result) -> list[int]:
                 "UPDATE {p}kervan_batch_item SET status = %s, message = %s WHERE batch_item_id = %s",
                 (status, message, item["batch_item_id"]),
             )
+            metrics.BATCH_ITEMS.labels(str(batch["channel_id"]), status).inc()
             pid = item["product_id"]
             if status == "success":
                 _merge_confirmed(cur, batch["channel_id"], pid, item["part"], json.loads(item["payload"] or "{}"))

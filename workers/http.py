@@ -26,6 +26,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception, stop_before_delay, wait_random_exponential
 from tenacity.wait import wait_base
 
+from bridge import metrics
 from workers.channels.errors import (
     AuthError,
     ChannelError,
@@ -231,11 +232,19 @@ class JsonHttp:
         started: float,
         budget: float,
     ) -> Any:
+        operation = rate_key.split(":")[1] if rate_key and rate_key.count(":") >= 2 else method.lower()
         if self.limiter is not None and rate_key is not None:
             left = max(0.0, budget - (time.monotonic() - started))
-            self.limiter.acquire(rate_key, min(self.limiter_max_wait, left))
+            waited = self.limiter.acquire(rate_key, min(self.limiter_max_wait, left))
+            if waited:
+                metrics.RATE_LIMIT_WAIT.labels(self.name, operation).inc(waited)
         t0 = time.monotonic()
-        response = self._send(method, path, params, body)
+        try:
+            response = self._send(method, path, params, body)
+        except ChannelError as exc:
+            metrics.MARKETPLACE_REQUESTS.labels(self.name, operation, type(exc).__name__).inc()
+            raise
+        metrics.MARKETPLACE_REQUESTS.labels(self.name, operation, str(response.status_code)).inc()
         elapsed_ms = (time.monotonic() - t0) * 1000
         logger.bind(marketplace=self.name).debug(
             "{} {} {} -> {} in {:.0f} ms", self.name, method, path, response.status_code, elapsed_ms

@@ -6,7 +6,7 @@ import functools
 
 import redis
 
-from bridge import channels
+from bridge import channels, metrics
 from bridge.db import from_config
 from bridge.topology import Topology
 from workers import batches
@@ -64,5 +64,7 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
         worker = Worker(db, settings, handler, topology, role=role, channel=channel, background=[poll],
                         paused=paused)
         worker.heartbeat.gauges["breaker_open"] = lambda: blocks_consumers(breaker)
+        metrics.gauge("kervan_breaker_open", "1 while this account's breaker keeps consumers paused",
+                      lambda: int(blocks_consumers(breaker)))
         return worker
     raise SystemExit(f"no {role} worker for {account.code} yet")

@@ -27,6 +27,7 @@ import pika
 import pika.exceptions
 from loguru import logger
 
+from bridge import metrics
 from bridge.db import Database
 from bridge.envelope import Event, PoisonMessage
 from bridge.heartbeat import Heartbeat
@@ -256,6 +257,7 @@ class Worker:
 
     def _apply(self, queue, method, props, body, headers, message_id) -> None:
         self.heartbeat.count("consumed")
+        metrics.MESSAGES.labels(queue, "consumed").inc()
         attempt = int(headers.get(ATTEMPT_HEADER, 0) or 0)
         try:
             event = Event.from_json(body)
@@ -266,9 +268,10 @@ class Worker:
         with logger.contextualize(event_id=event.id, correlation_id=event.correlation_id, queue=queue):
             try:
                 # Events of one aggregate are applied one at a time in this process.
-                with self._aggregate_lock(event.aggregate):
+                with self._aggregate_lock(event.aggregate), metrics.HANDLER_SECONDS.labels(queue).time():
                     self.handler.handle(event)
                 self.heartbeat.count("acked")
+                metrics.MESSAGES.labels(queue, "acked").inc()
             except PermanentError as exc:
                 logger.warning("event {} failed permanently: {}", event.type, exc)
                 self._park(queue, method.routing_key, event.id, body, headers, f"permanent: {exc}", attempt, event.type)
@@ -292,6 +295,7 @@ class Worker:
                 )
                 self.publisher.publish("", self.topology.retry_queue(queue, delay), body, retry_props)
                 self.heartbeat.count("retried")
+                metrics.MESSAGES.labels(queue, "retried").inc()
 
     def _control(self, method, body: bytes, headers: dict, message_id: str) -> None:
         try:
@@ -315,6 +319,7 @@ class Worker:
         park(self.db, queue=queue, message_id=message_id, body=body, reason=reason, routing_key=routing_key,
              event_type=event_type, headers=headers, attempts=attempts)
         self.heartbeat.count("parked")
+        metrics.MESSAGES.labels(queue, "parked").inc()
 
     def _park_dead_letter(self, props, body, headers, message_id) -> None:
         deaths = headers.get("x-death") or []
