@@ -148,7 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = kconfig.load(args.config)
-    logsetup.setup(cfg.get("log", "level"), cfg.getbool("log", "json"))
+    # Every line of a fleet process says which role and channel wrote it (the runtime adds the
+    # event and correlation ids of the message being handled).
+    context = {"role": args.role if args.command == "worker" else args.command,
+               "channel": getattr(args, "channel", "") or ""}
+    logsetup.setup(cfg.get("log", "level"), cfg.getbool("log", "json"), **context)
     return args.fn(args) or 0
 
 
