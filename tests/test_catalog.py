@@ -237,3 +237,27 @@ def test_refused_credentials_are_shown_on_the_listing(store41, sandbox):
     assert row["last_error"].startswith("Trendyol: Yetkilendirme başarısız")
     assert "wrong-secret" not in row["last_error"]
     assert sandbox.request_log()["writes"] == []
+
+
+def test_a_to_b_to_a_within_15_minutes_is_neither_lost_nor_a_false_success(store41, sandbox):
+    from workers.catalog import SameRequestTooSoon
+
+    cat = make_catalog(store41, sandbox)
+    cat.handle(saved(42))
+    settle(store41, cat)
+    for qty in (5, 7):
+        store41.execute("UPDATE {p}product SET quantity = %s WHERE product_id = 42", (qty,))
+        cat.handle(saved(42))
+        settle(store41, cat)
+    store41.execute("UPDATE {p}product SET quantity = 5 WHERE product_id = 42")
+    # {"barcode": …, "quantity": 5} again within 15 minutes: Trendyol refuses it and holds 7.
+    with pytest.raises(SameRequestTooSoon):
+        cat.handle(saved(42))
+    assert sandbox.product("Product15")["quantity"] == 7
+    row = listing(store41, 42)
+    assert json.loads(row["confirmed_body"])["quantity"] == 7 and row["pending_hash"] is None
+    sandbox.advance_clock(16 * 60)  # the retry ladder brings the event back later
+    cat.handle(saved(42))
+    settle(store41, cat)
+    assert sandbox.product("Product15")["quantity"] == 5
+    assert listing(store41, 42)["status"] == "synced"

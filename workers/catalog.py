@@ -29,6 +29,10 @@ class CreateInFlight(TransientError):
     """The listing's create is still being processed by Trendyol; try again after it finished."""
 
 
+class SameRequestTooSoon(TransientError):
+    """Trendyol's 15-minute rule blocks a price/stock body it holds other values than; retry later."""
+
+
 def load_mapping(db: Database, account: ChannelAccount) -> mapper.TrendyolMapping:
     rows = db.query("SELECT kind, local_id, remote_id, extra FROM {p}kervan_mapping WHERE channel_id = %s",
                     (account.channel_id,))
@@ -177,11 +181,22 @@ class TrendyolCatalog:
             try:
                 batch_id = self.client.update_price_inventory([{"barcode": barcode, **parts["price_stock"]}])
             except DuplicateRequestError:
-                # Trendyol already holds exactly these values (sent within the last 15 minutes).
+                # Trendyol refuses a body it saw in the last 15 minutes. Either it holds these very
+                # values (confirm them), or the value went A → B → A and Trendyol holds B: then
+                # nothing can change it before the 15 minutes are over, so try again later.
+                if not self._holds(barcode, parts["price_stock"]):
+                    raise SameRequestTooSoon(
+                        f"Trendyol refuses the same price/stock for {barcode} within 15 minutes; "
+                        "it will be sent again when that time has passed") from None
                 batches.confirm_now(self.db, self.account.channel_id, [entry])
             else:
                 batches.record(self.db, self.account.channel_id, batch_id, "price_stock", [entry])
         logger.info("product {} → Trendyol update ({})", product_id, ", ".join(parts) or "nothing")
+
+    def _holds(self, barcode: str, values: dict[str, Any]) -> bool:
+        found = self.client.find_products([barcode])
+        held = remote_as_body(found[0], barcode) if found else {}
+        return all(held.get(k) == v for k, v in values.items())
 
     def _adopt_remote(self, product_id: int, barcode: str) -> None:
         found = self.client.find_products([barcode])
