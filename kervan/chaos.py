@@ -158,7 +158,8 @@ def invariants(db, sandbox: TrendyolSandbox) -> dict[str, int]:
 
 
 def run(cfg, *, duration: float = 300, services: tuple[str, ...] = ("rabbitmq", "mariadb", "redis"),
-        fault_every: float = 4.0, settle: float = 240, seed: int = 7, log_dir: Path | None = None) -> dict:
+        fault_every: float = 4.0, settle: float = 240, seed: int = 7, log_dir: Path | None = None,
+        keep: bool = False) -> dict:
     rng = random.Random(seed)
     log_dir = log_dir or Path("chaos-logs")
     env = DemoEnvironment(cfg, tag="chaos")
@@ -198,8 +199,13 @@ def run(cfg, *, duration: float = 300, services: tuple[str, ...] = ("rabbitmq", 
         return result
     finally:
         fleet.stop()
+        if keep:
+            import json as _json
+
+            (log_dir / "sandbox-state.json").write_text(_json.dumps(sandbox.state(), default=str))
+            logger.info("kept database {}", env.db_name)
         sandbox.stop()
-        env.close()
+        env.close(keep=keep)
 
 
 def _settled(db, sandbox) -> bool:
@@ -224,10 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="kervan chaos")
     p.add_argument("--duration", type=float, default=300)
     p.add_argument("--no-service-restarts", action="store_true")
+    p.add_argument("--keep", action="store_true", help="keep the database and the sandbox state for a post-mortem")
     args = p.parse_args(argv)
     logsetup.setup("INFO")
     result = run(kconfig.load(), duration=args.duration,
-                 services=() if args.no_service_restarts else ("rabbitmq", "mariadb", "redis"))
+                 services=() if args.no_service_restarts else ("rabbitmq", "mariadb", "redis"), keep=args.keep)
     print_table(result)
     ok = all(result[k] == 0 for k in ("lost", "duplicated", "drift", "parked"))
     return 0 if ok else 1

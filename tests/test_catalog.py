@@ -261,3 +261,27 @@ def test_a_to_b_to_a_within_15_minutes_is_neither_lost_nor_a_false_success(store
     settle(store41, cat)
     assert sandbox.product("Product15")["quantity"] == 5
     assert listing(store41, 42)["status"] == "synced"
+
+
+def test_a_late_result_of_an_older_batch_does_not_undo_a_newer_one(store41, sandbox):
+    cat = make_catalog(store41, sandbox)
+    cat.handle(saved(42))
+    settle(store41, cat)
+    store41.execute("UPDATE {p}product SET quantity = 11 WHERE product_id = 42")
+    cat.handle(saved(42))
+    older = store41.one("SELECT * FROM {p}kervan_batch ORDER BY batch_id DESC LIMIT 1")
+    # Its first check failed (say a 5xx): it is due again only later, after the next change.
+    store41.execute("UPDATE {p}kervan_batch SET next_check_at = CURRENT_TIMESTAMP(6) + INTERVAL 1 HOUR"
+                    " WHERE batch_id = %s", (older["batch_id"],))
+    store41.execute("UPDATE {p}product SET quantity = 22 WHERE product_id = 42")
+    cat.handle(saved(42))
+    sandbox.flush()
+    newer = store41.one("SELECT * FROM {p}kervan_batch ORDER BY batch_id DESC LIMIT 1")
+    result = cat.client.batch_result(newer["remote_batch_id"])
+    batches.apply_result(store41, newer, result)
+    assert json.loads(listing(store41, 42)["confirmed_body"])["quantity"] == 22
+    # Now the older batch's success arrives.
+    batches.apply_result(store41, older, cat.client.batch_result(older["remote_batch_id"]))
+    row = listing(store41, 42)
+    assert json.loads(row["confirmed_body"])["quantity"] == 22 and row["status"] == "synced"
+    assert sandbox.product("Product15")["quantity"] == 22

@@ -79,9 +79,28 @@ def claim_due(db: Database, channel_id: int, limit: int = 20, recheck_seconds: f
     return db.run_in_transaction(run)
 
 
-def _merge_confirmed(cur, channel_id: int, product_id: int, part: str, payload: dict[str, Any]) -> None:
+def _newer_fields(cur, channel_id: int, product_id: int, batch_item_id: int) -> set[str]:
+    """Fields that a later submission for the same product already got accepted: an older batch
+    whose result arrives late (it was polled again after a failure) must not overwrite them."""
+    cur.execute(
+        "SELECT i.payload FROM {p}kervan_batch_item i JOIN {p}kervan_batch b ON b.batch_id = i.batch_id"
+        " WHERE b.channel_id = %s AND i.product_id = %s AND i.batch_item_id > %s AND i.status = 'success'",
+        (channel_id, product_id, batch_item_id),
+    )
+    fields: set[str] = set()
+    for row in cur.fetchall():
+        fields.update(json.loads(row["payload"] or "{}"))
+    return fields
+
+
+def _merge_confirmed(cur, channel_id: int, product_id: int, part: str, payload: dict[str, Any],
+                     batch_item_id: int | None = None) -> None:
     """Fold what the marketplace accepted into the listing's confirmed body; the listing is
     synced once that body is exactly what was last submitted."""
+    newer: set[str] = set()
+    if batch_item_id is not None and part not in ("archive", "delete"):
+        newer = _newer_fields(cur, channel_id, product_id, batch_item_id)
+        payload = {k: v for k, v in payload.items() if k not in newer}
     cur.execute(
         "SELECT confirmed_body, pending_hash FROM {p}kervan_listing WHERE channel_id = %s AND product_id = %s"
         " FOR UPDATE",
@@ -107,8 +126,13 @@ def _merge_confirmed(cur, channel_id: int, product_id: int, part: str, payload: 
             (channel_id, product_id),
         )
         return
-    confirmed = dict(payload) if part in ("create", "unapproved") else {
-        **json.loads(row["confirmed_body"] or "{}"), **{k: v for k, v in payload.items() if k != "contentId"}}
+    existing = json.loads(row["confirmed_body"] or "{}")
+    accepted = {k: v for k, v in payload.items() if k != "contentId"}
+    if part in ("create", "unapproved"):
+        # A whole body replaces what we knew, except fields a later submission already set.
+        confirmed = {**{k: v for k, v in existing.items() if k in newer}, **accepted}
+    else:
+        confirmed = {**existing, **accepted}
     h = digest(confirmed)
     synced = row["pending_hash"] in (None, h)
     cur.execute(
@@ -151,7 +175,8 @@ def apply_result(db: Database, batch: dict[str, Any], result) -> list[int]:
             metrics.BATCH_ITEMS.labels(str(batch["channel_id"]), status).inc()
             pid = item["product_id"]
             if status == "success":
-                _merge_confirmed(cur, batch["channel_id"], pid, item["part"], json.loads(item["payload"] or "{}"))
+                _merge_confirmed(cur, batch["channel_id"], pid, item["part"], json.loads(item["payload"] or "{}"),
+                                 item["batch_item_id"])
                 if item["part"] == "create":
                     created.append(pid)
                 continue

@@ -11,9 +11,22 @@ from typing import Any
 from bridge.db import Database
 
 
+def _canonical(value: Any) -> Any:
+    # 5 and 5.0 are the same price to a marketplace (and to Python's ==), but not to json.dumps.
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def digest(body: dict[str, Any]) -> str:
-    """The content hash of a listing body: stable across key order and runs."""
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """The content hash of a listing body: stable across key order, runs and 5 vs 5.0."""
+    return hashlib.sha256(json.dumps(_canonical(body), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
