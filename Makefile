@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv services test lint bench demo relay worker sandbox status clean
+.PHONY: help venv services test lint bench chaos demo relay worker sandbox status clean
 
 help:
 	@echo "make demo    - fresh demo store -> relay -> workers -> sandbox Trendyol, end to end"
 	@echo "make test    - lint, the PHP extension's tests and the whole Python suite on the local services"
 	@echo "make package - dist/kervan.ocmod.zip for the OpenCart Extension Installer"
 	@echo "make bench   - benchmarks with same-run baselines (QUICK=1 for a short run)"
+	@echo "make chaos   - kill processes, restart services, break the sandbox under load; print the invariants"
 	@echo "make status  - the fleet at a glance (uses kervan.ini / KERVAN_* settings)"
 	@echo "make relay | make worker ROLE=catalog CHANNEL=trendyol | make sandbox"
 
@@ -30,6 +31,11 @@ lint: $(STAMP)
 
 test: services lint php-test
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# Faults against the real fleet under load, then the invariants (DURATION in seconds, default 300).
+DURATION ?= 300
+chaos: services
+	$(BIN)/python -m kervan.chaos --duration $(DURATION)
 
 # Benchmarks against a baseline measured in the same run; QUICK=1 for the short form.
 bench: services

@@ -84,6 +84,12 @@ class Topology:
     def work_args(self) -> dict:
         return {
             **self._safe_args(),
+            # One process at a time consumes a role × channel queue (others stand by and take
+            # over when it dies): two processes working on the same product at once could send
+            # Trendyol an older value after a newer one. Threads inside the active process still
+            # work in parallel, one aggregate at a time. Past the marketplace's rate limit more
+            # consumers would not help anyway; partitioning by product hash is the way to scale.
+            "x-single-active-consumer": True,
             "x-delivery-limit": self.delivery_limit,
             "x-dead-letter-exchange": DLX,
             "x-dead-letter-routing-key": PARKED,

@@ -99,8 +99,12 @@ def _restart(what: str) -> None:
 
 def _faults(fleet: Fleet, sandbox: TrendyolSandbox, stop: threading.Event, rng: random.Random,
             services: list[str], done: list[str], every: float) -> None:
-    schedule = ["kill_worker", "sandbox_5xx", "kill_relay", "sandbox_429", "kill_worker", "sandbox_slow",
-                *services]
+    # Service restarts come early and spread out, so even a short run sees them under load.
+    schedule = ["kill_worker", "sandbox_5xx"]
+    for i, extra in enumerate(["kill_relay", "sandbox_429", "kill_worker", "sandbox_slow"]):
+        if i < len(services):
+            schedule.append(services[i])
+        schedule.append(extra)
     i = 0
     while not stop.wait(every):
         fault = schedule[i % len(schedule)]
