@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import json as jsonlib
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -199,12 +200,22 @@ class _HbHttp(JsonHttp):
             return self._through_breaker(method, url, params, data, headers)
         except ChannelError:
             raise
+        except _CONFIG_ERRORS as exc:
+            raise PermanentError(f"{self.name}: bad request setup ({type(exc).__name__})") from None
         except requests.Timeout as exc:
             raise TransientError(f"{self.name}: timed out ({type(exc).__name__})") from None
         except requests.ConnectionError as exc:
             raise TransientError(f"{self.name}: connection failed ({type(exc).__name__})") from None
         except requests.RequestException as exc:
             raise TransientError(f"{self.name}: request failed ({type(exc).__name__})") from None
+
+
+_CONFIG_ERRORS = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+)
 
 
 # -- the client --------------------------------------------------------------------------------------
@@ -294,6 +305,7 @@ class HepsiburadaClient(Channel):
         # What each listing upload carried (bounded), so that batch_result can report the rows HB
         # does not list (HB lists only failing rows) as SUCCESS when asked from this process.
         self._sent: OrderedDict[str, list[tuple[str | None, str | None]]] = OrderedDict()
+        self._sent_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never credentials
         return f"HepsiburadaClient(merchant={self.merchant_id}, {self.base_urls[CATALOG]})"
@@ -412,11 +424,11 @@ class HepsiburadaClient(Channel):
         if not upload_id:
             message = body.get("message") if isinstance(body, dict) else None
             raise PermanentError(str(message or "Hepsiburada answered the upload without an id"), 200, "no.upload.id")
-        self._sent[f"{kind}:{upload_id}"] = [
-            (r.get("hepsiburadaSku"), r.get("merchantSku")) if isinstance(r, dict) else (None, None) for r in rows
-        ]
-        while len(self._sent) > 1000:
-            self._sent.popitem(last=False)
+        keys = [(r.get("hepsiburadaSku"), r.get("merchantSku")) if isinstance(r, dict) else (None, None) for r in rows]
+        with self._sent_lock:
+            self._sent[f"{kind}:{upload_id}"] = keys
+            while len(self._sent) > 1000:
+                self._sent.popitem(last=False)
         return f"{kind}:{upload_id}"
 
     def upload_prices(self, items: Sequence[dict[str, Any]]) -> str:
@@ -444,7 +456,9 @@ class HepsiburadaClient(Channel):
             raise BatchNotFound(exc.message or f"no {kind} upload {upload_id}", exc.status, exc.code) from None
         if not isinstance(body, dict):
             raise BatchNotFound(f"no {kind} upload {upload_id}", 200, "empty.upload.result")
-        return parse_upload_result(body, kind, self._sent.get(f"{kind}:{upload_id}"))
+        with self._sent_lock:
+            sent = self._sent.get(f"{kind}:{upload_id}")
+        return parse_upload_result(body, kind, sent)
 
     def listings(self, *, merchant_skus: Sequence[str] = (), hb_skus: Sequence[str] = (),
                  page_size: int = 100) -> Iterator[dict[str, Any]]:
