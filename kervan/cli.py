@@ -103,7 +103,7 @@ def cmd_check(args) -> int:
 def cmd_parked(args) -> int:
     from kervan.status import parked_command
 
-    return parked_command(_cfg(args), args.action, args.ids)
+    return parked_command(_cfg(args), args.action, args.ids, queue=args.queue, reason=args.reason)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,7 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
     pk = sub.add_parser("parked", help="list, replay or discard parked messages")
     pk.add_argument("action", choices=["list", "replay", "discard"])
     pk.add_argument("ids", nargs="*", type=int)
+    pk.add_argument("--queue", help="only messages parked from this queue")
+    pk.add_argument("--reason", help="only messages whose reason contains this text")
     pk.set_defaults(fn=cmd_parked)
+    for verb in ("replay", "discard"):
+        v = sub.add_parser(verb, help=f"{verb} parked messages by id, queue or reason (= parked {verb})")
+        v.add_argument("ids", nargs="*", type=int)
+        v.add_argument("--queue")
+        v.add_argument("--reason")
+        v.set_defaults(fn=cmd_parked, action=verb)
     return p
 
 

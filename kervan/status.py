@@ -77,16 +77,20 @@ def print_status(cfg) -> int:
     return 0
 
 
-def parked_command(cfg, action: str, ids: list[int]) -> int:
+def parked_command(cfg, action: str, ids: list[int], *, queue: str | None = None, reason: str | None = None) -> int:
+    """List, replay or discard parked messages chosen by id, or by queue and/or reason."""
     db = from_config(cfg)
+    chosen = parking.list_open(db, 10_000, queue=queue, reason=reason)
     if action == "list":
-        for r in parking.list_open(db, 500):
+        for r in chosen[:500]:
             print(f"{r['parked_id']:>6}  {r['queue']:<28} {r['event_type'] or '-':<16} attempts {r['attempts']:<3}"
                   f" {r['reason']}")
         return 0
     if not ids:
-        print("give the parked ids")
-        return 2
+        if queue is None and reason is None:
+            print("give parked ids, or --queue and/or --reason to choose them")
+            return 2
+        ids = [r["parked_id"] for r in chosen]
     if action == "discard":
         for i in ids:
             print(f"{i}: {'discarded' if parking.discard(db, i) else 'not open'}")

@@ -228,3 +228,29 @@ def test_a_paused_channel_takes_nothing_until_resumed(store41, amqp_url):
     finally:
         worker.stop()
         t.join(60)
+
+
+def test_replay_and_discard_from_the_command_line_by_reason(store41, amqp_url, cfg_factory):
+    import subprocess
+    import sys
+
+    from kervan.procs import ROOT
+
+    handler = Recorder(permanent=True)
+    publish(amqp_url, event(20).to_json(), event(21).to_json(), b"garbage")
+    with running(store41, amqp_url, handler):
+        assert wait_until(lambda: len(parked(store41)) == 3, 20)
+    env = {"PATH": "/usr/bin:/bin", **cfg_factory(store41, amqp_url).env()}
+
+    def kervan(*args: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "kervan.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    assert len(kervan("parked", "list", "--reason", "permanent").splitlines()) == 2
+    assert kervan("discard", "--reason", "poison").count("discarded") == 1
+    assert kervan("replay", "--queue", QUEUE).count("replayed") == 2
+    statuses = sorted(r["status"] for r in parked(store41))
+    assert statuses == ["discarded", "replayed", "replayed"]
+    assert queue_depth(amqp_url) == 2  # back in the work queue, waiting for a worker

@@ -58,11 +58,14 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def list_open(db: Database, limit: int = 100) -> list[dict[str, Any]]:
+def list_open(db: Database, limit: int = 100, *, queue: str | None = None,
+              reason: str | None = None) -> list[dict[str, Any]]:
+    """Open parked messages, oldest first; ``queue`` matches exactly, ``reason`` as a substring."""
     return db.query(
         "SELECT parked_id, message_id, queue, event_type, reason, attempts, status, first_failed_at, last_failed_at"
-        " FROM {p}kervan_parked WHERE status = 'open' ORDER BY parked_id LIMIT %s",
-        (limit,),
+        " FROM {p}kervan_parked WHERE status = 'open' AND (%s IS NULL OR queue = %s)"
+        " AND (%s IS NULL OR reason LIKE CONCAT('%%', %s, '%%')) ORDER BY parked_id LIMIT %s",
+        (queue, queue, reason, reason, limit),
     )
 
 
