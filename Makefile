@@ -35,7 +35,7 @@ test: services lint php-test
 # Faults against the real fleet under load, then the invariants (DURATION in seconds, default 300).
 DURATION ?= 300
 chaos: services
-	$(BIN)/python -m kervan.chaos --duration $(DURATION)
+	$(BIN)/kervan chaos --duration $(DURATION)
 
 # Benchmarks against a baseline measured in the same run; QUICK=1 for the short form.
 bench: services

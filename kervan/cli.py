@@ -88,6 +88,13 @@ def cmd_demo(args) -> int:
                     log_dir=Path(args.log_dir) if args.log_dir else None)
 
 
+def cmd_chaos(args) -> int:
+    from kervan import chaos
+
+    return chaos.main(["--duration", str(args.duration), *(["--no-service-restarts"] if args.no_service_restarts
+                                                          else [])])
+
+
 def cmd_status(args) -> int:
     from kervan.status import print_status
 
@@ -136,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(fn=cmd_demo)
 
     sub.add_parser("status", help="the fleet at a glance").set_defaults(fn=cmd_status)
+    c = sub.add_parser("chaos", help="faults under load against a throw-away fleet, then the invariants")
+    c.add_argument("--duration", type=float, default=300)
+    c.add_argument("--no-service-restarts", action="store_true")
+    c.set_defaults(fn=cmd_chaos)
     sub.add_parser("check", help="check that MariaDB, RabbitMQ and Redis answer").set_defaults(fn=cmd_check)
 
     pk = sub.add_parser("parked", help="list, replay or discard parked messages")
