@@ -4,7 +4,6 @@ read what reached the broker."""
 from __future__ import annotations
 
 import json
-import time
 
 import pika
 
@@ -14,17 +13,18 @@ __all__ = ["Proc", "drain"]
 
 
 def drain(amqp_url: str, queue: str, idle: float = 1.0) -> list[dict]:
-    """Consume everything in ``queue`` (acking) until it stays empty for ``idle`` seconds."""
+    """Consume everything in ``queue`` (acking) until it stays empty for ``idle`` seconds.
+    (A consumer, not basic.get: work queues have a single active consumer, which basic.get
+    cannot be.)"""
     conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
     ch = conn.channel()
-    out, last = [], time.monotonic()
-    while time.monotonic() - last < idle:
-        method, _props, body = ch.basic_get(queue)
+    ch.basic_qos(prefetch_count=500)
+    out = []
+    for method, _props, body in ch.consume(queue, inactivity_timeout=idle):
         if method is None:
-            time.sleep(0.05)
-            continue
+            break
         out.append(json.loads(body))
         ch.basic_ack(method.delivery_tag)
-        last = time.monotonic()
+    ch.cancel()
     conn.close()
     return out

@@ -171,11 +171,12 @@ def test_crash_loops_end_in_the_parked_table(store41, amqp_url):
     publish(amqp_url, e.to_json())
     conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
     ch = conn.channel()
-    for _ in range(10):
-        method, props, _body = ch.basic_get(QUEUE)
+    ch.basic_qos(prefetch_count=1)
+    for method, _props, _body in ch.consume(QUEUE, inactivity_timeout=1):
         if method is None:
             break
         ch.basic_nack(method.delivery_tag, requeue=True)
+    ch.cancel()
     conn.close()
     handler = Recorder()
     with running(store41, amqp_url, handler):
