@@ -1,0 +1,1 @@
+"""What every marketplace sandbox shares."""
