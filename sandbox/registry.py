@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import importlib
-import signal
-import threading
 from typing import Any
+
+from sandbox.common.lifecycle import wait_for_signal
 
 # code → (module, class, default port)
 SANDBOXES: dict[str, tuple[str, str, int]] = {
@@ -36,7 +36,6 @@ def available() -> list[str]:
 
 def serve(codes: list[str], host: str = "127.0.0.1", ports: dict[str, int] | None = None, **kwargs: Any) -> None:
     """Run the given simulators in the foreground until SIGTERM or SIGINT."""
-    stop = threading.Event()
     running = []
     try:
         for code in codes:
@@ -44,11 +43,7 @@ def serve(codes: list[str], host: str = "127.0.0.1", ports: dict[str, int] | Non
             sb = sandbox_class(code)(host=host, port=port, **kwargs.get(code, {})).start()
             running.append(sb)
             print(f"{code:<12} sandbox listening on {sb.base_url}", flush=True)
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: stop.set())
-        while not stop.wait(0.5):
-            pass
+        wait_for_signal()
     finally:
         for sb in reversed(running):
             sb.stop()

@@ -11,12 +11,12 @@ One server plays both LWA (``POST /auth/o2/token``) and the SP-API EU endpoint::
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from sandbox.common.lifecycle import wait_for_signal
 from sandbox.trendyol.faults import FaultInjector
 
 from . import reference
@@ -243,19 +243,14 @@ class AmazonSandbox:
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, **kwargs: Any) -> None:
     """Run the sandbox in the foreground until SIGTERM or SIGINT."""
-    stop = threading.Event()
     sandbox = AmazonSandbox(host=host, port=port, **kwargs).start()
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
     print(
         f"Amazon SP-API sandbox listening on {sandbox.base_url} (LWA: {sandbox.lwa_url}, "
         f"control: {sandbox.admin_url})",
         flush=True,
     )
     try:
-        while not stop.wait(0.5):
-            pass
+        wait_for_signal()
     finally:
         sandbox.stop()
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import base64
 import copy
-import signal
 import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
+
+from sandbox.common.lifecycle import wait_for_signal
 
 from .faults import FaultInjector, WindowLimiter
 from .server import PREFIXES, SandboxHTTPServer
@@ -230,17 +231,12 @@ class HepsiburadaSandbox:
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, **kwargs: Any) -> None:
-    stop = threading.Event()
     sandbox = HepsiburadaSandbox(host=host, port=port, **kwargs).start()
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
     m = sandbox.merchant
     print(f"Hepsiburada sandbox listening on {sandbox.base_url} (catalog /mpop/product, listing /listing, "
           f"oms /oms; merchant {m.merchant_id}, User-Agent {m.user_agent!r})", flush=True)
     try:
-        while not stop.wait(0.5):
-            pass
+        wait_for_signal()
     finally:
         sandbox.stop()
 

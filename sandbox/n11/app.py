@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import copy
 import hmac
-import signal
 import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from sandbox.common.lifecycle import wait_for_signal
 
 from .faults import FaultInjector, WindowLimiter
 from .server import SandboxHTTPServer
@@ -248,15 +249,10 @@ class N11Sandbox:
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, **kwargs: Any) -> None:
-    stop = threading.Event()
     sandbox = N11Sandbox(host=host, port=port, **kwargs).start()
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
     print(f"N11 sandbox listening on {sandbox.base_url} (control: {sandbox.admin_url})", flush=True)
     try:
-        while not stop.wait(0.5):
-            pass
+        wait_for_signal()
     finally:
         sandbox.stop()
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import base64
 import copy
-import signal
 import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from sandbox.common.lifecycle import wait_for_signal
 
 from .batches import BatchProcessor
 from .faults import FaultInjector, RateLimiter
@@ -269,15 +270,10 @@ class TrendyolSandbox:
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, **kwargs: Any) -> None:
     """Run the sandbox in the foreground until SIGTERM or SIGINT."""
-    stop = threading.Event()
     sandbox = TrendyolSandbox(host=host, port=port, **kwargs).start()
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
     print(f"Trendyol sandbox listening on {sandbox.base_url} (control: {sandbox.admin_url})", flush=True)
     try:
-        while not stop.wait(0.5):
-            pass
+        wait_for_signal()
     finally:
         sandbox.stop()
 
