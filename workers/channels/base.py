@@ -9,8 +9,9 @@ knows anything about OpenCart.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 # Capability names a channel may declare (``Channel.capabilities``).
@@ -23,12 +24,21 @@ FIND = "find"
 CATEGORIES = "categories"
 ATTRIBUTES = "attributes"
 BRANDS = "brands"
+ORDERS = "orders"  # orders_changed_since
+ACKNOWLEDGE = "acknowledge"  # acknowledge_order (Trendyol/N11 Picking, Hepsiburada packaging)
+SHIP = "ship"  # ship_order with carrier and tracking number
+CANCEL = "cancel"  # cancel_order_lines (Trendyol UnSupplied, HB cancelbymerchant, N11 split-by-quantity)
+
+# Why a seller cancels a line, marketplace-neutral; each client maps it to its own reason code.
+CANCEL_REASONS = ("out_of_stock", "defective", "wrong_price", "force_majeure", "other")
 
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"
 ITEM_FINAL = frozenset({SUCCESS, FAILED})
-# Batch statuses that mean "finished" (COMPLETED; FAILED / PARTIALLY_COMPLETED are legacy Trendyol).
-BATCH_FINAL = frozenset({"COMPLETED", "FAILED", "PARTIALLY_COMPLETED", "DONE", "PROCESSED"})
+# Batch statuses that mean "finished": Trendyol COMPLETED (FAILED / PARTIALLY_COMPLETED are legacy),
+# Hepsiburada DONE/PROCESSED, N11 task REJECT, Amazon feed DONE/FATAL/CANCELLED.
+BATCH_FINAL = frozenset({"COMPLETED", "FAILED", "PARTIALLY_COMPLETED", "DONE", "PROCESSED", "REJECT", "REJECTED",
+                         "FATAL", "CANCELLED"})
 
 
 @dataclass
@@ -98,6 +108,30 @@ class BatchResult:
         return None
 
 
+@dataclass(frozen=True)
+class OrderRef:
+    """Enough to address one marketplace order (or package) in an action.
+
+    ``order_id`` is the marketplace's order number; ``package_id`` the unit the marketplace acts on
+    where that is not the order (Trendyol shipmentPackageId, Hepsiburada packageNumber, N11
+    shipment package id; None on Amazon); ``lines`` are ``(remote line id, quantity)`` pairs —
+    Trendyol lineId, Hepsiburada line item id, N11 orderLineId, Amazon OrderItemId."""
+
+    order_id: str
+    package_id: str | None = None
+    lines: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """A parcel handed to a carrier: what goes back to the marketplace."""
+
+    carrier: str  # the marketplace's carrier code where it has one (Amazon carrierCode), else a name
+    tracking_number: str
+    tracking_url: str | None = None
+    shipped_at: datetime | None = None
+
+
 class Channel(ABC):
     """A marketplace account's API. Methods raise ``workers.channels.errors.ChannelError`` subclasses.
 
@@ -145,23 +179,48 @@ class Channel(ABC):
     def brand_by_name(self, name: str) -> list[dict[str, Any]]:
         """Brands matching a name."""
 
+    # -- orders: raw marketplace documents; turning them into OpenCart orders is a mapper's job -----
+    def orders_changed_since(self, since: datetime, until: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Every order/package created or changed in ``[since, until]`` (until: now), walking all of
+        the marketplace's pages and sub-windows. The same order may be yielded more than once."""
+        raise NotImplementedError(f"{self.code} does not list orders")
+
+    def acknowledge_order(self, ref: OrderRef) -> Any:
+        """Tell the marketplace the seller took the order on, where it requires that."""
+        raise NotImplementedError(f"{self.code} has no order acknowledgement")
+
+    def ship_order(self, ref: OrderRef, shipment: Shipment) -> Any:
+        """Report carrier and tracking number for the order/package."""
+        raise NotImplementedError(f"{self.code} does not take shipments")
+
+    def cancel_order_lines(self, ref: OrderRef, reason: str = "out_of_stock") -> Any:
+        """Cancel (unsupply) ``ref.lines``; ``reason`` is one of ``CANCEL_REASONS``."""
+        raise NotImplementedError(f"{self.code} does not cancel lines")
+
     def close(self) -> None:  # noqa: B027 — optional hook
         """Release connections."""
 
 
 __all__ = [
+    "ACKNOWLEDGE",
     "ATTRIBUTES",
     "BATCH_RESULT",
     "BRANDS",
+    "CANCEL",
+    "CANCEL_REASONS",
     "CATEGORIES",
     "CREATE",
     "DELETE",
     "FAILED",
     "FIND",
+    "ORDERS",
     "PRICE_STOCK",
+    "SHIP",
     "SUCCESS",
     "UPDATE",
     "BatchItem",
     "BatchResult",
     "Channel",
+    "OrderRef",
+    "Shipment",
 ]
