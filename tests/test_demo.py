@@ -8,6 +8,20 @@ import sys
 
 from kervan import demo_store
 from kervan.procs import ROOT
+from sandbox.amazon.reference import DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
+from sandbox.hepsiburada import DEFAULT_MERCHANT
+from sandbox.n11 import DEFAULT_APP_SECRET
+
+
+def _basic(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+SECRETS = (
+    demo_store.API_SECRET, demo_store.API_KEY, _basic(demo_store.API_KEY, demo_store.API_SECRET),
+    DEFAULT_MERCHANT.password, _basic(DEFAULT_MERCHANT.username, DEFAULT_MERCHANT.password),
+    DEFAULT_APP_SECRET, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN,
+)
 
 
 def test_demo_runs_end_to_end_and_logs_no_secret(tmp_path):
@@ -17,11 +31,14 @@ def test_demo_runs_end_to_end_and_logs_no_secret(tmp_path):
         env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "KERVAN_LOG_LEVEL": "DEBUG"},
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert "4/4 listed on the sandbox Trendyol and written back" in out.stdout
+    assert "16/16 listings held by the sandboxes and written back" in out.stdout
+    for name in ("Trendyol", "Hepsiburada", "N11", "Amazon"):
+        assert f"price of product 28 on {name}" in out.stdout
+        assert any(line.split()[:4] == [name, "4", "4", "0"] for line in out.stdout.splitlines()), name
     assert "DEMO OK" in out.stdout
     logs = [p.read_text(errors="replace") for p in tmp_path.glob("*.log")]
-    assert len(logs) == 3 and all(logs)  # sandbox, relay, worker — at DEBUG, every request logged
-    token = base64.b64encode(f"{demo_store.API_KEY}:{demo_store.API_SECRET}".encode()).decode()
+    # four sandboxes, the relay and four workers — at DEBUG, every request logged
+    assert len(logs) == 9 and all(logs)
     for text in [*logs, out.stdout, out.stderr]:
-        for secret in (demo_store.API_SECRET, demo_store.API_KEY, token):
+        for secret in SECRETS:
             assert secret not in text

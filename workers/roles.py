@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import functools
 
-import redis
-
 from bridge import channels, metrics
 from bridge.db import from_config
 from bridge.topology import Topology
 from workers import batches
 from workers.breaker import blocks_consumers, make_breaker
 from workers.runtime import Worker, WorkerSettings
-
-
-def trendyol_client(cfg, account, breaker=None):
-    from workers.channels.trendyol import TrendyolClient
-    from workers.ratelimit import RateLimiter
-
-    # Trendyol: at most 50 requests per 10 s per endpoint, for the whole fleet (one Redis key per
-    # endpoint and seller). burst=1 spaces calls 0.2 s apart: a GCRA with a full burst would
-    # admit up to twice the limit within one sliding 10 s window, which Trendyol counts.
-    limiter = RateLimiter(redis.Redis.from_url(cfg.get("redis", "url")), cfg.get("redis", "prefix"), 50, 10.0,
-                          burst=1, name="trendyol")
-    creds = account.credentials
-    return TrendyolClient(account.base_url, account.seller_id, creds["api_key"], creds["api_secret"],
-                          creds.get("integrator") or "Kervan", limiter=limiter, breaker=breaker)
 
 
 def build_worker(cfg, role: str, channel: str) -> Worker:
@@ -43,20 +27,22 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
         heartbeat=cfg.getint("amqp", "heartbeat"),
         heartbeat_interval=cfg.getfloat("worker", "heartbeat_interval"),
     )
-    if role == "catalog" and account.code == "trendyol":
-        from workers.catalog import TrendyolCatalog
+    if role == "catalog":
+        from workers.catalog import handler_for
         from workers.channels.errors import BatchNotFound
+        from workers.clients import build_client
 
         breaker = make_breaker(cfg.get("redis", "url"), cfg.get("redis", "prefix"), account.code, account.account,
                                fail_max=cfg.getint("breaker", "fail_max"),
                                reset_timeout=cfg.getfloat("breaker", "reset_timeout"))
-        client = trendyol_client(cfg, account, breaker)
-        handler = TrendyolCatalog(db, account, client)
+        client = build_client(cfg, account, breaker)
+        handler = handler_for(db, account, client)
         poll = functools.partial(
             batches.poll_loop, db, account.channel_id, client.batch_result, handler.on_created, BatchNotFound,
             cfg.getfloat("worker", "batch_poll_interval"),
         )
         poll.__name__ = "batch-poller"  # type: ignore[attr-defined]
+
         def paused() -> bool:
             # The merchant's switch, or the account's breaker open: messages wait in RabbitMQ.
             return bool(getattr(channels.get(db, channel), "paused", False)) or blocks_consumers(breaker)

@@ -43,6 +43,7 @@ class AmazonMapping:
     brands: dict[int, str] = field(default_factory=dict)  # manufacturer id -> brand name on Amazon
     default_brand: str = ""
     image_base_url: str = ""
+    placeholder_image: str = ""  # used when a product has no image (Amazon requires a main image)
     language: str = "en-gb"
     condition: str = "new_new"
     currency: str | None = None  # defaults to the marketplace's
@@ -116,6 +117,8 @@ def _images(product: Product, mapping: AmazonMapping) -> list[str]:
     for p in (product.image, *product.images):
         if p and p not in paths:
             paths.append(p)
+    if not paths and mapping.placeholder_image:
+        paths.append(mapping.placeholder_image)
     if not paths:
         raise MappingError(f"Product {product.product_id} has no image; Amazon requires a main image.")
     base = mapping.image_base_url.rstrip("/")

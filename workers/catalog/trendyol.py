@@ -1,27 +1,23 @@
-"""The catalog role for Trendyol: a product changed in OpenCart → the listing on Trendyol.
-
-Reads the product's current truth (events carry only ids), maps it, compares it with what
-Trendyol last accepted (``kervan_listing.confirmed_body``) and sends only the difference: a v2
-create for a new listing; for an existing one the content, variant and price/stock updates
-whose fields changed. Each request's batch is recorded; the batch poller writes the outcome.
+"""The catalog role's Trendyol part: a v2 create for a new listing; for an existing one the
+content, variant and price/stock updates whose fields changed, with Trendyol's 15-minute rule
+for identical price/stock bodies handled. The shared flow is ``workers.catalog.base``.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from loguru import logger
 
 from bridge.channels import ChannelAccount
 from bridge.db import Database
-from bridge.envelope import Event
-from bridge.opencart import ProductReader
+from bridge.opencart import Product
 from workers import batches
 from workers.batches import Entry
-from workers.binder import Listing, ListingBinder, digest
-from workers.channels.errors import DuplicateRequestError, PermanentError, TransientError
+from workers.binder import Listing, digest
+from workers.catalog.base import Catalog
+from workers.channels.errors import DuplicateRequestError, TransientError
 from workers.mappers import trendyol as mapper
 
 
@@ -56,74 +52,45 @@ def load_mapping(db: Database, account: ChannelAccount) -> mapper.TrendyolMappin
     )
 
 
-class TrendyolCatalog:
-    def __init__(self, db: Database, account: ChannelAccount, client, *, mapping_ttl: float = 30.0) -> None:
-        self.db = db
-        self.account = account
-        self.client = client
-        self.reader = ProductReader(db)
-        self.binder = ListingBinder(db, account.channel_id)
-        self._mapping: mapper.TrendyolMapping | None = None
-        self._mapping_at = 0.0
-        self._mapping_ttl = mapping_ttl
+class TrendyolCatalog(Catalog):
+    """Trendyol's listing rules: a v2 create; before approval the whole body again, keyed by
+    barcode; after approval separate content, variant and price/stock updates, and the fields of
+    ``mapper.FIXED_FIELDS`` frozen. Taking down archives first, then deletes."""
 
-    def mapping(self) -> mapper.TrendyolMapping:
-        if self._mapping is None or time.monotonic() - self._mapping_at > self._mapping_ttl:
-            self._mapping = load_mapping(self.db, self.account)
-            self._mapping_at = time.monotonic()
-        return self._mapping
+    label = "Trendyol"
+    mapping_error = mapper.MappingError
+    FIXED_FIELDS = mapper.FIXED_FIELDS
 
-    # -- the handler --------------------------------------------------------------------------
-    def handle(self, event: Event) -> None:
-        if event.type == "cmd.resync":
-            ids = event.payload.get("product_ids") or [
-                r["product_id"] for r in self.db.query("SELECT product_id FROM {p}product ORDER BY product_id")]
-            for pid in ids:
-                self.sync(int(pid), event.id)
-            return
-        product_id = int(event.payload.get("product_id") or event.aggregate_id)
-        if event.type == "product.deleted":
-            self.delete(product_id, event.id)
-        else:
-            self.sync(product_id, event.id)
+    def load_mapping(self) -> mapper.TrendyolMapping:
+        return load_mapping(self.db, self.account)
 
-    def sync(self, product_id: int, event_id: str) -> None:
-        product = self.reader.get(product_id)
-        if product is None:
-            self.delete(product_id, event_id)
-            return
-        master = self.reader.get(product.master_id) if product.master_id else None
-        self.binder.ensure(product_id, None)
-        try:
-            desired = mapper.to_item(product, self.mapping(), master=master)
-        except mapper.MappingError as exc:
-            self.binder.set_status(product_id, "failed", str(exc))
-            logger.info("product {} not listable on {}: {}", product_id, self.account.code, exc)
-            return
-        barcode = desired["barcode"]
-        self.binder.ensure(product_id, barcode)
-        listing = self.binder.get(product_id)
-        assert listing is not None
-        h = digest(desired)
-        if listing.content_hash == h:
-            if listing.status != "synced":
-                self.binder.set_status(product_id, "synced")
-            return
+    def desired(self, product: Product, master: Product | None) -> dict[str, Any]:
+        return mapper.to_item(product, self.mapping(), master=master)
+
+    def key_of(self, desired: dict[str, Any]) -> str:
+        return desired["barcode"]
+
+    def before_claim(self, listing: Listing) -> None:
         if self._create_in_flight(listing):
-            raise CreateInFlight(f"Trendyol is still processing the create of {barcode}")
-        if not self.binder.claim(product_id, h, event_id):
-            logger.debug("product {} content {} already in flight", product_id, h[:8])
-            return
-        try:
-            self._send(product_id, listing, desired, h)
-        except PermanentError as exc:
-            # Trendyol refused the request itself (validation of the envelope, credentials):
-            # the merchant sees Trendyol's words on the listing; a later change or resync retries.
-            self.binder.release(product_id, h)
-            self.binder.set_status(product_id, "failed", f"Trendyol: {exc.message or exc}")
-        except BaseException:
-            self.binder.release(product_id, h)
-            raise
+            raise CreateInFlight(f"Trendyol is still processing the create of {listing.remote_sku}")
+
+    def remote_body(self, key: str) -> tuple[str | None, dict[str, Any]] | None:
+        found = self.client.find_products([key])
+        if not found:
+            return None
+        remote = found[0]
+        # Only an approved product has a contentId that content updates may use.
+        content_id = remote.get("contentId") if remote.get("approved") else None
+        return (str(content_id) if content_id else None), remote_as_body(remote, key)
+
+    def archives_first(self, listing: Listing) -> bool:
+        # Trendyol deletes only archived products, and archives only approved ones.
+        return bool(listing.remote_id) and listing.status != "archived"
+
+    def take_down(self, listing: Listing) -> tuple[str, str | None]:
+        if self.archives_first(listing):
+            return "archive", self.client.archive_products([listing.remote_sku])
+        return "delete", self.client.delete_products([listing.remote_sku])
 
     def _create_in_flight(self, listing: Listing) -> bool:
         if listing.known_remotely or not listing.batch_id:
@@ -135,13 +102,13 @@ class TrendyolCatalog:
         )
         return bool(row) and row["status"] in ("submitted", "in_progress")
 
-    def _send(self, product_id: int, listing: Listing, desired: dict[str, Any], h: str) -> None:
+    def send(self, product_id: int, listing: Listing, desired: dict[str, Any], h: str) -> None:
         barcode = desired["barcode"]
         unsure = listing.status != "new" or listing.pending_hash is not None
         if (not listing.known_remotely and unsure) or (listing.known_remotely and not listing.remote_id):
             # Either we may have created it before and crashed before recording that, or we do
             # not know its contentId yet (needed to tell approved from not): ask Trendyol.
-            self._adopt_remote(product_id, barcode)
+            self.adopt_remote(product_id, barcode)
             listing = self.binder.get(product_id) or listing
         if not listing.known_remotely:
             batch_id = self.client.create_products([desired])
@@ -197,40 +164,6 @@ class TrendyolCatalog:
         found = self.client.find_products([barcode])
         held = remote_as_body(found[0], barcode) if found else {}
         return all(held.get(k) == v for k, v in values.items())
-
-    def _adopt_remote(self, product_id: int, barcode: str) -> None:
-        found = self.client.find_products([barcode])
-        if not found:
-            return
-        remote = found[0]
-        content_id = remote.get("contentId") if remote.get("approved") else None
-        self.binder.adopt_remote(product_id, str(content_id) if content_id else None,
-                                 remote_as_body(remote, barcode))
-        logger.info("product {} already on Trendyol as {}; adopted", product_id, barcode)
-
-    def delete(self, product_id: int, event_id: str) -> None:
-        """Take the listing off Trendyol. An approved product must be archived before Trendyol lets
-        it be deleted: archive first; the archive's success emits product.deleted again, and the
-        second pass deletes."""
-        listing = self.binder.get(product_id)
-        if listing is None or listing.status == "deleted":
-            return
-        if not listing.known_remotely or not listing.remote_sku:
-            self.binder.set_status(product_id, "deleted")
-            return
-        step = "archive" if listing.remote_id and listing.status != "archived" else "delete"
-        if not self.binder.claim(product_id, step, event_id):
-            return
-        try:
-            if step == "archive":
-                batch_id = self.client.archive_products([listing.remote_sku])
-            else:
-                batch_id = self.client.delete_products([listing.remote_sku])
-        except BaseException:
-            self.binder.release(product_id, step)
-            raise
-        batches.record(self.db, self.account.channel_id, batch_id, step,
-                       [Entry(product_id, listing.remote_sku, step, {}, step)])
 
     # -- batch poller callbacks ---------------------------------------------------------------
     def on_created(self, product_ids: list[int]) -> None:

@@ -1,0 +1,252 @@
+"""The catalog role's flow, marketplace-neutral: a product changed in OpenCart → its listing.
+
+Reads the product's current truth (events carry only ids), maps it into the marketplace's body,
+compares that with what the marketplace last accepted (``kervan_listing.confirmed_body``) and sends
+only the parts that differ. Each request's batch is recorded; the batch poller writes the outcome.
+
+What differs per marketplace — which mapper, which parts a listing is updated in, which fields can
+never change, how a listing is taken down — lives in a subclass per marketplace
+(``workers/catalog/<code>.py``). HTTP stays in the channel client; remote ids in the binder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from loguru import logger
+
+from bridge.channels import ChannelAccount
+from bridge.db import Database
+from bridge.envelope import Event
+from bridge.opencart import Product, ProductReader
+from workers import batches
+from workers.batches import Entry
+from workers.binder import Listing, ListingBinder, digest
+from workers.channels.base import Channel
+from workers.channels.errors import PermanentError
+
+CONTENT = "content"
+
+
+class Catalog:
+    """Keeps one marketplace account's listings equal to OpenCart.
+
+    Subclasses set ``label`` (the marketplace's name, for the merchant), ``mapping_error`` (their
+    mapper's error class), ``PARTS`` (part name → the fields it carries; fields in no part belong to
+    ``CONTENT``) and ``FIXED_FIELDS`` (fields the marketplace never lets change), and implement
+    ``load_mapping``, ``desired``, ``key_of``, ``remote_body`` and ``send_part``."""
+
+    label: ClassVar[str] = "the marketplace"
+    mapping_error: ClassVar[type[Exception]] = ValueError
+    PARTS: ClassVar[dict[str, tuple[str, ...]]] = {}
+    FIXED_FIELDS: ClassVar[tuple[str, ...]] = ()
+    # Parts that carry the whole body: when one of them is sent, the others are not needed.
+    WHOLE_PARTS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, db: Database, account: ChannelAccount, client: Channel, *, mapping_ttl: float = 30.0) -> None:
+        self.db = db
+        self.account = account
+        self.client = client
+        self.reader = ProductReader(db)
+        self.binder = ListingBinder(db, account.channel_id)
+        self._mapping: Any = None
+        self._mapping_at = 0.0
+        self._mapping_ttl = mapping_ttl
+
+    # -- per marketplace ----------------------------------------------------------------------
+    def load_mapping(self) -> Any:
+        raise NotImplementedError
+
+    def desired(self, product: Product, master: Product | None) -> dict[str, Any]:
+        """The listing body OpenCart's truth asks for; raises ``mapping_error`` with a sentence."""
+        raise NotImplementedError
+
+    def key_of(self, desired: dict[str, Any]) -> str:
+        """The key the marketplace reports this listing under (barcode, merchant SKU, stock code)."""
+        raise NotImplementedError
+
+    def remote_body(self, key: str) -> tuple[str | None, dict[str, Any]] | None:
+        """What the marketplace holds for ``key`` as ``(remote id, body in our shape)``; None if absent."""
+        raise NotImplementedError
+
+    def create(self, desired: dict[str, Any]) -> str | None:
+        """Send a new listing; returns the batch id, or None when the marketplace accepted it
+        synchronously."""
+        return self.client.create_listings([desired])
+
+    def send_part(self, part: str, listing: Listing, desired: dict[str, Any], fields: dict[str, Any]) -> str | None:
+        """Send one changed part; returns the batch id (None: accepted synchronously)."""
+        raise NotImplementedError
+
+    def take_down(self, listing: Listing) -> tuple[str, str | None]:
+        """Remove the listing from sale; returns ``(step, batch id or None)`` where step is
+        "delete" or "archive" (archive: a second pass deletes)."""
+        raise NotImplementedError
+
+    def on_created(self, product_ids: list[int]) -> None:  # noqa: B027 - optional hook
+        """After creates succeeded (called by the batch poller)."""
+
+    # -- shared helpers -----------------------------------------------------------------------
+    def mapping(self) -> Any:
+        if self._mapping is None or time.monotonic() - self._mapping_at > self._mapping_ttl:
+            self._mapping = self.load_mapping()
+            self._mapping_at = time.monotonic()
+        return self._mapping
+
+    def mapping_rows(self) -> list[dict[str, Any]]:
+        """This account's ``kervan_mapping`` rows with ``extra`` decoded."""
+        rows = self.db.query(
+            "SELECT kind, local_id, remote_id, extra FROM {p}kervan_mapping WHERE channel_id = %s",
+            (self.account.channel_id,),
+        )
+        for r in rows:
+            r["extra"] = json.loads(r["extra"] or "{}")
+        return rows
+
+    def changed_parts(self, desired: dict[str, Any], confirmed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Part → the fields of it that differ from what the marketplace accepted."""
+        placed = {f for fields in self.PARTS.values() for f in fields}
+        out: dict[str, dict[str, Any]] = {}
+        for key, value in desired.items():
+            if key in self.FIXED_FIELDS or confirmed.get(key) == value:
+                continue
+            part = next((p for p, fields in self.PARTS.items() if key in fields), CONTENT)
+            if part == CONTENT and key in placed:
+                continue
+            out.setdefault(part, {})[key] = value
+        for whole in self.WHOLE_PARTS:
+            if whole in out:
+                return {whole: {k: v for k, v in desired.items() if k not in self.FIXED_FIELDS}}
+        return out
+
+    # -- the handler --------------------------------------------------------------------------
+    def handle(self, event: Event) -> None:
+        if event.type == "cmd.resync":
+            ids = event.payload.get("product_ids") or [
+                r["product_id"] for r in self.db.query("SELECT product_id FROM {p}product ORDER BY product_id")]
+            for pid in ids:
+                self.sync(int(pid), event.id)
+            return
+        product_id = int(event.payload.get("product_id") or event.aggregate_id)
+        if event.type == "product.deleted":
+            self.delete(product_id, event.id)
+        else:
+            self.sync(product_id, event.id)
+
+    def sync(self, product_id: int, event_id: str) -> None:
+        product = self.reader.get(product_id)
+        if product is None:
+            self.delete(product_id, event_id)
+            return
+        master = self.reader.get(product.master_id) if product.master_id else None
+        self.binder.ensure(product_id, None)
+        try:
+            desired = self.desired(product, master)
+        except self.mapping_error as exc:
+            self.binder.set_status(product_id, "failed", str(exc))
+            logger.info("product {} not listable on {}: {}", product_id, self.account.code, exc)
+            return
+        key = self.key_of(desired)
+        self.binder.ensure(product_id, key)
+        listing = self.binder.get(product_id)
+        assert listing is not None
+        h = digest(desired)
+        if listing.content_hash == h:
+            if listing.status != "synced":
+                self.binder.set_status(product_id, "synced")
+            return
+        self.before_claim(listing)
+        if not self.binder.claim(product_id, h, event_id):
+            logger.debug("product {} content {} already in flight", product_id, h[:8])
+            return
+        try:
+            self.send(product_id, listing, desired, h)
+        except PermanentError as exc:
+            # The marketplace refused the request itself (validation of the envelope, credentials):
+            # the merchant sees its words on the listing; a later change or resync retries.
+            self.binder.release(product_id, h)
+            self.binder.set_status(product_id, "failed", f"{self.label}: {exc.message or exc}")
+        except BaseException:
+            self.binder.release(product_id, h)
+            raise
+
+    def before_claim(self, listing: Listing) -> None:  # noqa: B027 - optional hook
+        """Raise a ``TransientError`` to wait (e.g. a create still being processed)."""
+
+    def record(self, batch_id: str | None, kind: str, entries: Sequence[Entry]) -> None:
+        """Remember a sent batch for the poller; without a batch id the marketplace already
+        accepted the entries, so they are confirmed now."""
+        if batch_id is None:
+            batches.confirm_now(self.db, self.account.channel_id, list(entries))
+            if kind == "create":
+                self.on_created([e.product_id for e in entries])
+            return
+        batches.record(self.db, self.account.channel_id, batch_id, kind, list(entries))
+
+    def send(self, product_id: int, listing: Listing, desired: dict[str, Any], h: str) -> None:
+        key = self.key_of(desired)
+        unsure = listing.status != "new" or listing.pending_hash is not None
+        if not listing.known_remotely and unsure:
+            # We may have created it before and crashed before recording that: ask first.
+            self.adopt_remote(product_id, key)
+            listing = self.binder.get(product_id) or listing
+        if not listing.known_remotely:
+            batch_id = self.create(desired)
+            self.record(batch_id, "create", [Entry(product_id, key, "create", desired, h)])
+            logger.info("product {} → {} create (batch {})", product_id, self.label, batch_id)
+            return
+        confirmed = listing.confirmed
+        fixed = [f for f in self.FIXED_FIELDS if f in desired and desired.get(f) != confirmed.get(f)]
+        if fixed:
+            self.binder.set_status(
+                product_id, "failed",
+                f"{self.label} does not allow changing " + ", ".join(fixed) + " of a listed product; "
+                f"take it off {self.label} and list it again to change them.")
+            desired = {**desired, **{f: confirmed.get(f) for f in fixed}}
+            h = digest(desired)
+            if not self.binder.claim(product_id, h, f"{listing.listing_id}-fixed-{h[:8]}"):
+                return
+        parts = self.changed_parts(desired, confirmed)
+        for part, fields in parts.items():
+            batch_id = self.send_part(part, listing, desired, fields)
+            self.record(batch_id, "update", [Entry(product_id, key, part, fields, h)])
+        if not parts and not fixed:
+            # Only fields the marketplace does not report differed (e.g. after adopting): what it
+            # holds is what we want.
+            batches.confirm_now(self.db, self.account.channel_id, [Entry(product_id, key, "create", desired, h)])
+        logger.info("product {} → {} update ({})", product_id, self.label, ", ".join(parts) or "nothing")
+
+    def adopt_remote(self, product_id: int, key: str) -> None:
+        found = self.remote_body(key)
+        if found is None:
+            return
+        remote_id, body = found
+        self.binder.adopt_remote(product_id, remote_id, body)
+        logger.info("product {} already on {} as {}; adopted", product_id, self.label, key)
+
+    def delete(self, product_id: int, event_id: str) -> None:
+        """Take the listing off the marketplace once the product is gone from OpenCart."""
+        listing = self.binder.get(product_id)
+        if listing is None or listing.status == "deleted":
+            return
+        if not listing.known_remotely or not listing.remote_sku:
+            self.binder.set_status(product_id, "deleted")
+            return
+        claim = "archive" if self.archives_first(listing) else "delete"
+        if not self.binder.claim(product_id, claim, event_id):
+            return
+        try:
+            step, batch_id = self.take_down(listing)
+        except BaseException:
+            self.binder.release(product_id, claim)
+            raise
+        self.record(batch_id, step, [Entry(product_id, listing.remote_sku, step, {}, step)])
+
+    def archives_first(self, listing: Listing) -> bool:
+        return False
+
+
+__all__ = ["CONTENT", "Catalog"]
