@@ -39,7 +39,7 @@ from workers.channels.amazon import (
     OperationLimiter,
     translate_error,
 )
-from workers.channels.base import Channel
+from workers.channels.base import Channel, OrderRef, Shipment
 from workers.channels.errors import (
     AuthError,
     BatchNotFound,
@@ -341,8 +341,18 @@ def test_fatal_feed_fails_every_item(sandbox, make):
     other = make(seller_id="A3OTHERSELLER")
     feed = other.create_listings([{"sku": "X-1", "productType": "MONITOR", "attributes": attributes()}])
     result = other.wait_for_feed(feed, timeout=30, interval=0.05)
-    assert result.done and result.status == "FAILED" and result.raw["processingStatus"] == "FATAL"
+    assert result.done and result.status == "FATAL" and result.raw["processingStatus"] == "FATAL"
     assert result.items[0].failed and "does not match" in result.items[0].reasons[0]
+
+
+def test_cancelled_feed_is_final_with_every_item_failed(sandbox, client):
+    sandbox.configure(feed_delay=60)
+    feed = client.create_listings([{"sku": "CX-1", "productType": "MONITOR", "attributes": attributes()}])
+    assert not client.batch_result(feed).done
+    client.cancel_feed(feed)
+    result = client.batch_result(feed)
+    assert result.done and result.status == "CANCELLED"
+    assert [(i.key, i.status, i.reasons) for i in result.items] == [("CX-1", "FAILED", ["feed CANCELLED"])]
 
 
 def test_unknown_feed_is_batch_not_found(client):
@@ -835,6 +845,170 @@ def test_confirm_shipment(sandbox, client):
             tracking_number="1",
             items=[("1", 1)],
         )
+
+
+# --- neutral order operations ---------------------------------------------------------------------
+
+
+def recording_session() -> tuple[requests.Session, list[requests.PreparedRequest]]:
+    """A plain session that remembers every request it sent (URL with query, headers)."""
+    from workers.http import plain_session
+
+    session = plain_session()
+    sent: list[requests.PreparedRequest] = []
+    session.hooks["response"].append(lambda r, *a, **kw: sent.append(r.request))
+    return session, sent
+
+
+def query_of(request: requests.PreparedRequest) -> dict[str, str]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    return dict(parse_qsl(urlsplit(request.url).query))
+
+
+def test_order_capabilities(client):
+    assert client.supports("orders") and client.supports("ship")
+    assert not client.supports("acknowledge") and not client.supports("cancel")
+    with pytest.raises(NotImplementedError):
+        client.acknowledge_order(OrderRef("1"))
+    with pytest.raises(NotImplementedError):
+        client.cancel_order_lines(OrderRef("1", lines=(("1", 1),)))
+
+
+def test_orders_changed_since_walks_every_page_and_stops(sandbox, make):
+    from datetime import UTC, datetime, timedelta
+
+    session, sent = recording_session()
+    client = make(session=session)
+    now = time.time()
+    wanted = {sandbox.add_order(now - 4 * 86400, now - 3 * 86400 + i * 60) for i in range(230)}
+    sandbox.add_order(now - 20 * 86400, now - 10 * 86400)  # last changed before since
+    sandbox.add_order(now - 3600, now - 30)  # changed less than 2 minutes ago: Amazon's next poll
+    since = datetime.now(UTC) - timedelta(days=5)
+    orders = list(client.orders_changed_since(since))
+    assert {o["AmazonOrderId"] for o in orders} == wanted and len(orders) == 230
+    assert sandbox.request_log()["counts"]["getOrders"] == {"200": 3}
+    pages = [query_of(r) for r in sent if "/orders/v0/orders" in r.url]
+    assert [("NextToken" in q) for q in pages] == [False, True, True]
+    assert all(
+        q["LastUpdatedAfter"] == pages[0]["LastUpdatedAfter"] and "LastUpdatedBefore" not in q for q in pages
+    )
+    assert all("CreatedAfter" not in q for q in pages)
+
+    until = datetime.now(UTC) - timedelta(days=3) + timedelta(minutes=99.5)
+    window = list(client.orders_changed_since(since, until))
+    assert len(window) == 100
+    assert query_of(sent[-1])["LastUpdatedBefore"] == until.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    recent = list(
+        client.orders_changed_since(datetime.now(UTC) - timedelta(seconds=30))
+    )  # moved back, no 400
+    assert recent == []
+    with pytest.raises(ValueError):
+        list(client.orders_changed_since(since, since - timedelta(days=1)))
+
+
+def test_orders_changed_since_error_is_amazons_quota_exceeded(sandbox, make):
+    from datetime import UTC, datetime, timedelta
+
+    sandbox.set_faults("getOrders", throttle_rate=1.0)
+    with pytest.raises(ThrottledError) as info:
+        list(make(retry_budget=0.0).orders_changed_since(datetime.now(UTC) - timedelta(days=1)))
+    assert info.value.status == 429 and info.value.code == "QuotaExceeded"
+
+
+def _shipments(sandbox: AmazonSandbox, order_id: str) -> list[dict[str, Any]]:
+    with sandbox.service.lock:
+        return json.loads(json.dumps(sandbox.service.orders[order_id].get("shipments", [])))
+
+
+def test_ship_order_confirms_lines_then_the_rest(sandbox, make):
+    from datetime import UTC, datetime
+
+    client = make(carrier_codes=("UPS", "DHL", "Yurtici Kargo"))
+    order_id = sandbox.add_order(time.time() - 7200, quantity=3, sku="SHIP-2")
+    item_id = client.order_items(order_id)[0]["OrderItemId"]
+    shipped_at = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    client.ship_order(OrderRef(order_id, "7", ((item_id, 1),)), Shipment("UPS", "1Z999", None, shipped_at))
+    client.ship_order(OrderRef(order_id), Shipment("Kervan Kargo", "KK-1"))  # no lines: what is left
+    order = next(o for o in sandbox.orders() if o["AmazonOrderId"] == order_id)
+    assert order["OrderStatus"] == "Shipped" and order["NumberOfItemsUnshipped"] == 0
+    first, rest = _shipments(sandbox, order_id)
+    assert first["packageReferenceId"] == "7" and first["carrierCode"] == "UPS" and "carrierName" not in first
+    assert first["shipDate"] == "2026-11-02T08:00:00Z" and first["orderItems"] == [
+        {"orderItemId": item_id, "quantity": 1}
+    ]
+    assert rest["carrierCode"] == "Other" and rest["carrierName"] == "Kervan Kargo"
+    assert rest["orderItems"] == [{"orderItemId": item_id, "quantity": 2}]
+    assert rest["packageReferenceId"].isdigit() and int(rest["packageReferenceId"]) > 0
+    with pytest.raises(ValueError):
+        client.ship_order(OrderRef(order_id), Shipment("Other", "X-1"))
+    with pytest.raises(ValueError, match="nothing left to ship"):
+        client.ship_order(OrderRef(order_id), Shipment("UPS", "X-1"))
+
+
+def test_ship_order_errors_are_amazons(sandbox, client):
+    order_id = sandbox.add_order(time.time() - 7200, quantity=1, sku="SHIP-3")
+    item_id = client.order_items(order_id)[0]["OrderItemId"]
+    client.ship_order(OrderRef(order_id, lines=((item_id, 1),)), Shipment("Yurtici Kargo", "YK-1"))
+    with pytest.raises(PermanentError) as info:
+        client.ship_order(OrderRef(order_id, lines=((item_id, 1),)), Shipment("Yurtici Kargo", "YK-2"))
+    assert info.value.status == 400 and "cannot be confirmed as shipped" in info.value.message
+    with pytest.raises(NotFoundError):
+        client.ship_order(OrderRef("000-0000000-0000000", lines=(("1", 1),)), Shipment("UPS", "1"))
+
+
+def test_access_token_goes_per_request_not_in_the_client_headers(sandbox, make):
+    session, sent = recording_session()
+    client = make(session=session)
+    client.get_listings_item("NONE")
+    sandbox.expire_tokens()
+    client.get_listings_item("NONE")
+    tokens = [r.headers.get("x-amz-access-token") for r in sent if "/listings/" in r.url]
+    assert len(tokens) == 3 and tokens[0] == tokens[1] != tokens[2]  # expired → refreshed → repeated
+    assert "x-amz-access-token" not in {k.lower() for k in client.http.headers}
+    assert all(r.headers["Accept"] == "application/json" for r in sent if "/listings/" in r.url)
+
+
+def test_per_request_headers_override_and_are_scrubbed_from_errors():
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from workers.http import JsonHttp
+
+    seen: list[dict[str, str]] = []
+
+    class Echo(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            return
+
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append({k.lower(): v for k, v in self.headers.items()})
+            body = json.dumps({"message": f"bad token {self.headers.get('x-amz-access-token')}"}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        http = JsonHttp(
+            f"http://127.0.0.1:{server.server_port}", headers={"Accept": "text/plain", "X-Fixed": "1"}
+        )
+        with pytest.raises(PermanentError) as info:
+            http.get(
+                "x", headers={"accept": "application/json", "x-amz-access-token": "Atza|very-secret-token"}
+            )
+        assert "very-secret-token" not in info.value.message and "***" in info.value.message
+        assert seen[0]["accept"] == "application/json" and seen[0]["x-fixed"] == "1"
+        assert seen[0]["x-amz-access-token"] == "Atza|very-secret-token"
+        with pytest.raises(PermanentError):
+            http.get("x")
+        assert seen[1]["accept"] == "text/plain" and "x-amz-access-token" not in seen[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_token_cache_fails_open_without_redis(sandbox):

@@ -189,3 +189,25 @@ def test_a_listing_the_marketplace_already_holds_is_adopted_not_created_twice(se
     creates = store41.one("SELECT COUNT(*) AS n FROM {p}kervan_batch_item WHERE product_id = 30 AND part = 'create'")
     assert creates["n"] == (0 if setup.code == "amazon" else 1)
     assert setup.remote(row["remote_sku"]) is not None
+
+
+def test_an_upload_polled_by_another_process_is_confirmed(store41, cfg_factory):
+    """Hepsiburada lists only failing upload rows: a poller that did not send the upload (another
+    process, or this one after a restart) must still count the unlisted rows as accepted."""
+    sb, url, install = _start("hepsiburada")
+    try:
+        install(store41, url)
+        account = channels.get(store41, "hepsiburada")
+        sender = handler_for(store41, account, build_client(cfg_factory(store41), account))
+        sender.handle(saved(40))
+        settle(store41, sender)
+        store41.execute("UPDATE {p}product SET quantity = quantity + 3 WHERE product_id = 40")
+        sender.handle(saved(40))
+        assert listing(store41, 40)["status"] == "submitted"
+        poller = handler_for(store41, account, build_client(cfg_factory(store41), account))
+        settle(store41, poller)
+        row = listing(store41, 40)
+        assert row["status"] == "synced", row["last_error"]
+        assert Setup("hepsiburada", sb, poller).quantity(row["remote_sku"]) == poller.reader.get(40).quantity
+    finally:
+        sb.stop()

@@ -18,7 +18,7 @@ from bridge.opencart import Category, Description, Manufacturer, Product, TaxRat
 from sandbox.hepsiburada import DEMO_CATEGORIES, HepsiburadaSandbox
 from sandbox.hepsiburada.reference import LAPTOPS, PHONES
 from tests.conftest import REDIS_URL
-from workers.channels.base import Channel
+from workers.channels.base import CANCEL_REASONS, Channel, OrderRef, Shipment
 from workers.channels.errors import (
     AuthError,
     BatchNotFound,
@@ -28,11 +28,13 @@ from workers.channels.errors import (
     TransientError,
 )
 from workers.channels.hepsiburada import (
+    CANCEL_REASON_IDS,
     MAX_IMPORT,
     MAX_UPLOAD,
     PRODUCTION_URLS,
     HepsiburadaClient,
     hb_datetime,
+    parse_hb_date,
     parse_upload_result,
 )
 from workers.mappers.hepsiburada import (
@@ -327,6 +329,175 @@ def test_packages_walk_pages_of_ten(client, sandbox):
         client.package_lines([(line["id"], 1)])
     assert len(client.packages()) == 23
     assert count(sandbox, "packages") == 3
+
+
+# --- neutral order operations ----------------------------------------------------------------------------
+
+
+def requests_to(sb: HepsiburadaSandbox, endpoint: str) -> list[dict[str, Any]]:
+    return [r for r in sb.request_log()["requests"] if r["endpoint"] == endpoint]
+
+
+def test_order_capabilities(client):
+    for cap in ("orders", "acknowledge", "ship", "cancel"):
+        assert client.supports(cap)
+    assert set(CANCEL_REASON_IDS) == set(CANCEL_REASONS) and set(CANCEL_REASON_IDS.values()) == {83}
+
+
+def test_orders_changed_since_reads_every_feed(client, sandbox):
+    now = datetime.now(UTC)
+    old = sandbox.add_order([{"merchantSku": "OLD", "quantity": 1}], order_date=now - timedelta(days=3))
+    order = sandbox.add_order([{"merchantSku": f"N-{i}", "quantity": 1} for i in range(6)],
+                              order_date=now - timedelta(minutes=30))
+    lines = order["lines"]
+    open_line, packed, shipped, delivered, undelivered, cancelled = lines
+    numbers = {}
+    for name, line in (("packed", packed), ("shipped", shipped), ("delivered", delivered),
+                       ("undelivered", undelivered)):
+        numbers[name] = client.acknowledge_order(OrderRef(order["orderNumber"], lines=((line["id"], 1),)))[
+            "packageNumber"]
+    for name in ("shipped", "delivered", "undelivered"):
+        client.ship_order(OrderRef(order["orderNumber"], numbers[name]), Shipment("Kendi Kargom", f"T-{name}"))
+    sandbox.deliver(numbers["delivered"])
+    sandbox.deliver(numbers["undelivered"], delivered=False, reason="Adreste bulunamadı")
+    client.cancel_order_lines(OrderRef(order["orderNumber"], lines=((cancelled["id"], 1),)))
+    customer = sandbox.add_order([{"merchantSku": "C", "quantity": 1}], order_date=now - timedelta(minutes=5))
+    sandbox.cancel_by_customer(customer["lines"][0]["id"])
+
+    rows = list(client.orders_changed_since(now - timedelta(hours=2)))
+    by_feed: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_feed.setdefault(row["_feed"], []).append(row)
+    assert [r["id"] for r in by_feed["orders"]] == [open_line["id"]]  # OLD was ordered before since
+    assert [p["packageNumber"] for p in by_feed["packages"]] == [numbers["packed"]]
+    assert by_feed["packages"][0]["items"][0]["id"] == packed["id"]
+    assert {(r["lineItemId"], r["cancelledBy"]) for r in by_feed["cancelled"]} == {
+        (cancelled["id"], "Merchant"), (customer["lines"][0]["id"], "Customer")}
+    assert next(r for r in by_feed["cancelled"] if r["cancelledBy"] == "Merchant")["cancelReasonCode"] == "83"
+    assert [r["PackageNumber"] for r in by_feed["shipped"]] == [numbers["shipped"]]
+    assert [r["PackageNumber"] for r in by_feed["delivered"]] == [numbers["delivered"]]
+    assert by_feed["undelivered"][0]["UndeliveredReason"] == "Adreste bulunamadı"
+    assert all(r["OrderNumber"] == order["orderNumber"] for f in ("shipped", "delivered") for r in by_feed[f])
+    for feed in ("cancelled", "shipped", "delivered", "undelivered"):  # HB refuses dates on these feeds
+        assert all("begindate" not in r["path"] for r in requests_to(sandbox, feed))
+    assert old["lines"][0]["id"] not in {r.get("id") for r in rows}
+
+    # Status-feed rows dated after ``until`` (all of them: they changed just now) are left out.
+    earlier = list(client.orders_changed_since(now - timedelta(hours=2), now - timedelta(minutes=10)))
+    assert {r["_feed"] for r in earlier} == {"orders"}
+    assert parse_hb_date("2026-11-01T09:00:00.1234567Z") == datetime(2026, 11, 1, 9, 0, 0, 123456, tzinfo=UTC)
+    assert parse_hb_date("2026-11-01 12:00") == datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    assert parse_hb_date("dün") is None
+
+
+def test_orders_changed_since_walks_all_pages_and_windows_and_stops(client, sandbox):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    since = now - timedelta(hours=50)
+    for i in range(250):
+        sandbox.add_order([{"merchantSku": f"O-{i}", "quantity": 1}], order_date=since + timedelta(minutes=i))
+    packed = []
+    for i in range(23):
+        line = sandbox.add_order([{"merchantSku": f"P-{i}", "quantity": 1}], order_date=since)["lines"][0]
+        number = client.acknowledge_order(OrderRef("x", lines=((line["id"], 1),)))["packageNumber"]
+        sandbox.backdate_package(number, since + timedelta(hours=30, minutes=i))  # all in the second window
+        packed.append(number)
+    for i in range(120):
+        line = sandbox.add_order([{"merchantSku": f"C-{i}", "quantity": 1}], order_date=since)["lines"][0]
+        client.cancel_line(line["id"])
+    before = {name: count(sandbox, name) for name in ("orders", "packages", "cancelled", "shipped")}
+
+    rows = list(client.orders_changed_since(since))
+    kinds = [r["_feed"] for r in rows]
+    assert kinds.count("orders") == 250
+    assert sorted(r["packageNumber"] for r in rows if r["_feed"] == "packages") == sorted(packed)
+    assert kinds.count("cancelled") == 120
+    calls = {name: count(sandbox, name) - before[name] for name in before}
+    assert calls["orders"] == 3  # 100 + 100 + 50
+    assert calls["cancelled"] == 3  # 50 + 50 + 20
+    assert calls["shipped"] == 1  # an empty feed is one request
+    # 50 hours in windows of (24 h - 1 min): three windows; only the second holds packages (10+10+3).
+    assert calls["packages"] == 1 + 3 + 1
+
+
+def test_package_windows_are_cut_to_24_hours(client, sandbox):
+    day = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+    assert client.packages(begin=day, end=day) == []
+    with pytest.raises(ValueError):
+        client.packages(begin=day, end=day - timedelta(hours=1))
+    with pytest.raises(ValueError):
+        client.packages(timespan_hours=3, begin=day)
+    client.packages(begin=day, end=day + timedelta(hours=60))
+    paths = [r["path"] for r in requests_to(sandbox, "packages")]
+    assert len(paths) == 4  # the first call (an empty window) plus three windows
+
+
+def test_orders_changed_since_error_is_the_oms_401(sandbox):
+    c = make_client(sandbox, password="wrong-service-key-123")
+    with pytest.raises(AuthError) as e:
+        list(c.orders_changed_since(datetime.now(UTC) - timedelta(hours=1)))
+    assert e.value.status == 401 and e.value.message == "Unauthorized"
+    with pytest.raises(ValueError):
+        list(c.orders_changed_since(datetime.now(UTC), datetime.now(UTC) - timedelta(hours=1)))
+
+
+def test_acknowledge_order_packages_the_lines(client, sandbox):
+    order = sandbox.add_order([{"merchantSku": "A", "quantity": 2}, {"merchantSku": "B", "quantity": 1}])
+    a, b = order["lines"]
+    package = client.acknowledge_order(OrderRef(order["orderNumber"], lines=((a["id"], 2), (b["id"], 1))))
+    assert package["packageNumber"] and package["barcode"]
+    assert {x["status"] for x in sandbox.order_lines()} == {"Packaged"}
+    with pytest.raises(ValueError):
+        client.acknowledge_order(OrderRef(order["orderNumber"]))
+
+
+def test_acknowledge_order_error_is_hbs_bare_string(client, sandbox):
+    line = sandbox.add_order([{"merchantSku": "A", "quantity": 2}])["lines"][0]
+    with pytest.raises(PermanentError) as e:
+        client.acknowledge_order(OrderRef("1", lines=((line["id"], 1),)))
+    assert e.value.status == 400 and e.value.message == f"Quantity of line item {line['id']} must be 2"
+
+
+def test_ship_order_marks_the_package_in_transit(client, sandbox):
+    line = sandbox.add_order([{"merchantSku": "A", "quantity": 1}])["lines"][0]
+    number = client.acknowledge_order(OrderRef("1", lines=((line["id"], 1),)))["packageNumber"]
+    when = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
+    client.ship_order(OrderRef("1", number), Shipment("Kendi Kargom", "TRK-9", "https://kargo.example/TRK-9", when))
+    pkg = next(p for p in sandbox.packages() if p["packageNumber"] == number)
+    assert pkg["status"] == "InTransit" and pkg["trackingNumber"] == "TRK-9"
+    assert pkg["trackingUrl"] == "https://kargo.example/TRK-9" and pkg["shippedDate"] == "2026-11-02 10:30"
+    with pytest.raises(ValueError):
+        client.ship_order(OrderRef("1"), Shipment("X", "T"))
+
+
+def test_ship_order_errors_are_hbs(client, sandbox):
+    with pytest.raises(NotFoundError) as e:
+        client.ship_order(OrderRef("1", "999"), Shipment("X", "T"))
+    assert e.value.status == 404 and e.value.message == "Package not found: 999"
+    line = sandbox.add_order([{"merchantSku": "A", "quantity": 1}])["lines"][0]
+    number = client.acknowledge_order(OrderRef("1", lines=((line["id"], 1),)))["packageNumber"]
+    client.ship_order(OrderRef("1", number), Shipment("X", "T1"))
+    with pytest.raises(PermanentError, match="not Packaged"):
+        client.ship_order(OrderRef("1", number), Shipment("X", "T1"))
+
+
+def test_cancel_order_lines_sends_hbs_reason(client, sandbox):
+    order = sandbox.add_order([{"merchantSku": "A", "quantity": 2}, {"merchantSku": "B", "quantity": 1}])
+    a, b = order["lines"]
+    assert client.cancel_order_lines(OrderRef(order["orderNumber"], lines=((a["id"], 2), (b["id"], 1))),
+                                     "wrong_price") == [a["id"], b["id"]]
+    lines = {x["id"]: x for x in sandbox.order_lines()}
+    assert {lines[a["id"]]["status"], lines[b["id"]]["status"]} == {"Cancelled"}
+    assert lines[a["id"]]["cancelReasonId"] == 83
+    with pytest.raises(ValueError):
+        client.cancel_order_lines(OrderRef("1", lines=((a["id"], 1),)), "changed_mind")
+
+
+def test_cancel_order_lines_error_is_hbs_bare_string(client, sandbox):
+    line = sandbox.add_order([{"merchantSku": "A", "quantity": 1}])["lines"][0]
+    client.acknowledge_order(OrderRef("1", lines=((line["id"], 1),)))
+    with pytest.raises(PermanentError) as e:
+        client.cancel_order_lines(OrderRef("1", lines=((line["id"], 1),)))
+    assert e.value.status == 400 and e.value.message == f"Line item {line['id']} cannot be cancelled (status Packaged)"
 
 
 # --- errors ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,7 +22,7 @@ from bridge.opencart import Category, Description, Manufacturer, Product, TaxRat
 from sandbox.n11 import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEMO_CATEGORIES, N11Sandbox
 from tests.conftest import REDIS_URL
 from workers.channels import n11
-from workers.channels.base import BATCH_FINAL, Channel
+from workers.channels.base import BATCH_FINAL, CANCEL_REASONS, Channel, OrderRef, Shipment
 from workers.channels.errors import (
     AuthError,
     BatchNotFound,
@@ -142,11 +143,32 @@ def test_rejected_task_raises_permanent_error_with_n11_reasons(sandbox, client):
     assert not exc.value.transient
 
 
-def test_rejected_task_result_is_final():
+def test_rejected_task_result_is_final_and_keeps_n11s_status():
     result = parse_task(
         {"taskId": 7, "status": "REJECT", "reasons": ["integrator zorunlu"], "skus": {"content": []}}
     )
-    assert result.status == "FAILED" and result.done and result.raw["reasons"] == ["integrator zorunlu"]
+    assert result.status == "REJECT" and result.done and result.raw["reasons"] == ["integrator zorunlu"]
+    with_items = parse_task(
+        {
+            "taskId": 8,
+            "status": "REJECT",
+            "reasons": ["task reddedildi"],
+            "skus": {
+                "content": [
+                    {"itemCode": "A", "status": "SUCCESS"},
+                    {"itemCode": "B", "status": "FAIL", "reasons": ["fiyat hatalı"]},
+                    {"itemCode": "C", "status": "IN_QUEUE"},
+                ],
+                "totalElements": 3,
+            },
+        }
+    )
+    assert with_items.status == "REJECT" and with_items.done
+    assert [(i.key, i.status, i.reasons) for i in with_items.items] == [
+        ("A", "SUCCESS", []),
+        ("B", "FAILED", ["fiyat hatalı"]),
+        ("C", "FAILED", ["task reddedildi"]),
+    ]
 
 
 def test_more_than_1000_items_are_refused_before_any_request(sandbox, client):
@@ -280,6 +302,123 @@ def test_picking_split_and_cancel(sandbox, client):
     with pytest.raises(PermanentError) as exc:
         client.cancel_lines([(a, 99, 61)])
     assert exc.value.status == 400 and exc.value.message == "quantity geçersiz."
+
+
+# --- neutral order operations ----------------------------------------------------------------------
+
+
+def at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def test_order_capabilities(client):
+    for cap in ("orders", "acknowledge", "cancel"):
+        assert client.supports(cap)
+    assert not client.supports("ship")  # N11 documents no tracking upload
+    with pytest.raises(NotImplementedError, match="no tracking upload"):
+        client.ship_order(OrderRef("1"), Shipment("Yurtiçi Kargo", "T1"))
+    assert set(n11.CANCEL_REASON_IDS) == set(CANCEL_REASONS)
+    assert sorted(n11.CANCEL_REASON_IDS.values()) == sorted(n11.CANCEL_REASONS)
+
+
+def test_orders_changed_since_walks_every_status_window_and_page(sandbox, client):
+    now = sandbox.clock.ms()
+    wanted = {
+        p["id"]
+        for p in (
+            sandbox.add_order([{"stockCode": f"C-{i}"}], created_at_ms=now - 2 * DAY) for i in range(230)
+        )
+    }
+    for status, days in (
+        ("Picking", 20),
+        ("Shipped", 35),
+        ("Cancelled", 38),
+        ("UnSupplied", 10),
+        ("Delivered", 1),
+    ):
+        wanted.add(
+            sandbox.add_order([{"stockCode": status}], status=status, created_at_ms=now - days * DAY)["id"]
+        )
+    sandbox.add_order([{"stockCode": "SPLIT"}], status="Unpacked", created_at_ms=now - 5 * DAY)
+    sandbox.add_order([{"stockCode": "OLD"}], created_at_ms=now - 50 * DAY)
+    modified = sandbox.add_order([{"stockCode": "M"}], created_at_ms=now - 45 * DAY)
+    sandbox.set_package_status(modified["id"], "Cancelled")  # created long ago, changed now
+    wanted.add(modified["id"])
+
+    got = list(client.orders_changed_since(at(now - 40 * DAY), at(now)))
+    assert {p["id"] for p in got} == wanted and len(got) == len(wanted)
+    queries = [r["query"] for r in sandbox.request_log()["requests"] if r["endpoint"] == "shipment_packages"]
+    # 40 days + 2 × 3 h of slack → three 15-day windows per status; Created's last window has 3 pages.
+    assert len(queries) == 6 * 3 + 2
+    assert {q["status"] for q in queries} == set(n11.SYNC_STATUSES)
+    assert all(q["orderByField"] == "true" and q["orderByDirection"] == "ASC" for q in queries)
+    for status in n11.SYNC_STATUSES:
+        starts = sorted({int(q["startDate"]) for q in queries if q["status"] == status})
+        assert len(starts) == 3 and starts[0] == now - 40 * DAY - n11.DATE_SLACK_MS
+    assert [q["page"] for q in queries if q["status"] == "Created"] == ["0", "0", "0", "1", "2"]
+    with pytest.raises(ValueError):
+        list(client.orders_changed_since(at(now), at(now - DAY)))
+
+
+def test_orders_changed_since_error_is_n11s_rest_403(sandbox):
+    bad = make_client(sandbox.base_url, app_key="wrong-key-123", app_secret="wrong-secret-456")
+    with pytest.raises(AuthError) as e:
+        list(bad.orders_changed_since(datetime.now(UTC) - timedelta(days=1)))
+    assert e.value.status == 403 and e.value.message == "Authentication failed"
+
+
+def test_acknowledge_order_moves_lines_to_picking(sandbox, client):
+    pkg = sandbox.add_order([{"stockCode": "A", "quantity": 2}, {"stockCode": "B"}])
+    ref = OrderRef(
+        pkg["orderNumber"],
+        str(pkg["id"]),
+        tuple((str(x["orderLineId"]), x["quantity"]) for x in pkg["lines"]),
+    )
+    items = client.acknowledge_order(ref)
+    assert [i.status for i in items] == ["SUCCESS", "SUCCESS"]
+    assert sandbox.packages()[0]["shipmentPackageStatus"] == "Picking"
+    assert [i.ok for i in client.acknowledge_order(ref)] == [True, True]  # repeating is harmless
+
+
+def test_acknowledge_order_error_carries_n11s_reason(sandbox, client):
+    shipped = sandbox.add_order([{"stockCode": "A"}], status="Shipped")
+    line = shipped["lines"][0]["orderLineId"]
+    with pytest.raises(PermanentError) as e:
+        client.acknowledge_order(OrderRef(shipped["orderNumber"], lines=((str(line), 1), ("999999", 1))))
+    assert e.value.code == "lines.not.approved"
+    assert f"line {line}: Kalem Shipped durumunda; onaylanamaz." in e.value.message
+    assert "line 999999: Sipariş kalemi bulunamadı." in e.value.message
+    with pytest.raises(ValueError):
+        client.acknowledge_order(OrderRef("1", lines=(("abc", 1),)))
+
+
+def test_cancel_order_lines_sends_n11s_reason_code(sandbox, client):
+    pkg = sandbox.add_order([{"stockCode": "A", "quantity": 3}, {"stockCode": "B"}])
+    a, b = (line["orderLineId"] for line in pkg["lines"])
+    client.acknowledge_order(OrderRef(pkg["orderNumber"], lines=((str(a), 3), (str(b), 1))))
+    answer = client.cancel_order_lines(OrderRef(pkg["orderNumber"], lines=((str(a), 2),)), "defective")
+    assert answer["splitPackageOrderItems"][0]["quantity"] == 2
+    unsupplied = next(p for p in sandbox.packages() if p["shipmentPackageStatus"] == "UnSupplied")
+    assert unsupplied["lines"][0]["cancelReasonId"] == 62 and unsupplied["lines"][0]["quantity"] == 2
+    client.cancel_order_lines(OrderRef(pkg["orderNumber"], lines=((str(b), 1),)), "force_majeure")
+    reasons = sorted(
+        p["lines"][0]["cancelReasonId"]
+        for p in sandbox.packages()
+        if p["shipmentPackageStatus"] == "UnSupplied"
+    )
+    assert reasons == [62, 64]
+    with pytest.raises(ValueError):
+        client.cancel_order_lines(OrderRef("1", lines=((str(a), 1),)), "customer_changed_mind")
+
+
+def test_cancel_order_lines_error_is_n11s_rest_400(sandbox, client):
+    pkg = sandbox.add_order([{"stockCode": "A"}])  # Created: only the panel may reject it
+    line = pkg["lines"][0]["orderLineId"]
+    with pytest.raises(PermanentError) as e:
+        client.cancel_order_lines(OrderRef(pkg["orderNumber"], lines=((str(line), 1),)))
+    assert (
+        e.value.status == 400 and e.value.message == "Yalnızca Picking durumundaki kalemler iptal edilebilir."
+    )
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -163,8 +163,14 @@ def apply_result(db: Database, batch: dict[str, Any], result) -> list[int]:
         failed = 0
         for key, item in items.items():
             outcome = outcomes.get(key)
-            if outcome is None:
-                status, message = "failed", "the marketplace's batch result does not mention this item"
+            if outcome is None and getattr(result, "unlisted_ok", False):
+                status, message = "success", None
+            elif outcome is None:
+                # A batch refused as a whole (N11's REJECT) gives its reasons once, not per item.
+                reasons = (getattr(result, "raw", None) or {}).get("reasons") or []
+                reasons = [reasons] if isinstance(reasons, str) else [str(r) for r in reasons]
+                status = "failed"
+                message = "; ".join(reasons) or "the marketplace's batch result does not mention this item"
             else:
                 status = "success" if outcome.status == "SUCCESS" else "failed"
                 message = "; ".join(outcome.reasons) or None

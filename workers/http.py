@@ -130,9 +130,11 @@ class JsonHttp:
     """JSON requests against one base URL, with retries, limiter, breaker and error translation.
 
     ``headers`` and ``auth`` go on every request (kept off the shared session, so one session can
-    serve several accounts). ``secrets`` are scrubbed from every error message. ``limiter`` keys are
-    built by the caller and passed per request (``rate_key=``); ``limiter_max_wait`` bounds how long
-    one attempt may block on the limiter (never longer than what is left of the budget).
+    serve several accounts); a request's own ``headers=`` are laid over them for that request only
+    (e.g. a short-lived access token). ``secrets`` are scrubbed from every error message, and so are
+    per-request header values whose names look like credentials. ``limiter`` keys are built by the
+    caller and passed per request (``rate_key=``); ``limiter_max_wait`` bounds how long one attempt
+    may block on the limiter (never longer than what is left of the budget).
     """
 
     def __init__(
@@ -190,9 +192,12 @@ class JsonHttp:
         json: Any = None,
         rate_key: str | None = None,
         retry_budget: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one logical request (retried on transient errors); returns the parsed JSON body
-        (None if empty). Raises a ``ChannelError`` subclass; after the budget, the last one."""
+        (None if empty). Raises a ``ChannelError`` subclass; after the budget, the last one.
+        ``headers`` are added to (and override) the client's headers for this request only; like
+        those, they are never logged."""
         budget = self.retry_budget if retry_budget is None else retry_budget
         started = time.monotonic()
         retrying = Retrying(
@@ -203,7 +208,8 @@ class JsonHttp:
             before_sleep=self._before_sleep(method, path),
             sleep=time.sleep,
         )
-        return retrying(self._attempt, method, path, params, json, rate_key, started, budget)
+        extra = dict(headers) if headers else None
+        return retrying(self._attempt, method, path, params, json, rate_key, started, budget, extra)
 
     def get(self, path: str, **kw: Any) -> Any:
         return self.request("GET", path, **kw)
@@ -231,6 +237,7 @@ class JsonHttp:
         rate_key: str | None,
         started: float,
         budget: float,
+        extra_headers: dict[str, str] | None = None,
     ) -> Any:
         operation = rate_key.split(":")[1] if rate_key and rate_key.count(":") >= 2 else method.lower()
         if self.limiter is not None and rate_key is not None:
@@ -240,7 +247,12 @@ class JsonHttp:
                 metrics.RATE_LIMIT_WAIT.labels(self.name, operation).inc(waited)
         t0 = time.monotonic()
         try:
-            response = self._send(method, path, params, body)
+            # Subclasses that override _send without the headers argument keep working as long as
+            # no per-request headers are used with them.
+            if extra_headers:
+                response = self._send(method, path, params, body, headers=extra_headers)
+            else:
+                response = self._send(method, path, params, body)
         except ChannelError as exc:
             metrics.MARKETPLACE_REQUESTS.labels(self.name, operation, type(exc).__name__).inc()
             raise
@@ -259,7 +271,7 @@ class JsonHttp:
                 raise TransientError(
                     f"{self.name}: {response.status_code} response is not JSON", response.status_code
                 ) from None
-        error.message = self.scrub(error.message or "")
+        error.message = scrub(self.scrub(error.message or ""), _sensitive_values(extra_headers))
         if isinstance(error, ThrottledError):
             if error.retry_after is None:
                 error.retry_after = self.throttle_default_wait
@@ -278,10 +290,22 @@ class JsonHttp:
         )
         raise error
 
-    def _send(self, method: str, path: str, params: Any, body: Any) -> requests.Response:
+    def request_headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The headers one attempt sends: the client's, then ``extra`` (case-insensitively replacing
+        a client header of the same name)."""
+        headers = dict(self.headers)
+        if extra:
+            names = {k.lower() for k in extra}
+            headers = {k: v for k, v in headers.items() if k.lower() not in names}
+            headers.update(extra)
+        return headers
+
+    def _send(
+        self, method: str, path: str, params: Any, body: Any, headers: Mapping[str, str] | None = None
+    ) -> requests.Response:
         url = f"{self.base_url}/{path.lstrip('/')}"
         data = None
-        headers = dict(self.headers)
+        headers = self.request_headers(headers)
         if body is not None:
             data = jsonlib.dumps(body, ensure_ascii=False).encode("utf-8")
             headers.setdefault("Content-Type", "application/json")
@@ -340,6 +364,19 @@ class JsonHttp:
             )
 
         return log
+
+
+_SENSITIVE_HEADER_PARTS = ("auth", "token", "secret", "key", "signature", "cookie", "password")
+
+
+def _sensitive_values(headers: Mapping[str, str] | None) -> tuple[str, ...]:
+    """Values of per-request headers that look like credentials: a marketplace echoing the request
+    back in an error must not carry them into exceptions or logs."""
+    if not headers:
+        return ()
+    return tuple(
+        str(v) for k, v in headers.items() if v and any(part in k.lower() for part in _SENSITIVE_HEADER_PARTS)
+    )
 
 
 _CONFIG_ERRORS = (

@@ -5,6 +5,8 @@
     GET    /__sandbox/config            POST {"processing_delay": 0, "catalog_rate_limit": 5, ...}
     POST   /__sandbox/reset | flush | unblock
     POST   /__sandbox/orders            {"lines": [{"merchantSku": "SKU-1", "quantity": 1, "price": 10}]}
+    POST   /__sandbox/cancel            {"lineId": "..."}                 (customer cancels a line)
+    POST   /__sandbox/deliver           {"packageNumber": "...", "delivered": true, "reason": "..."}
     POST   /__sandbox/approve           {"skus": ["SKU-1"]}
 """
 
@@ -59,6 +61,11 @@ def handle(sandbox: HepsiburadaSandbox, method: str, path: str, query: dict[str,
                 return 200, {"unblocked": True}
             if head == "orders":
                 return 200, sandbox.add_order(payload.get("lines") or [], merchant_id=payload.get("merchantId"))
+            if head == "cancel":
+                return 200, sandbox.cancel_by_customer(str(payload["lineId"]))
+            if head == "deliver":
+                return 200, sandbox.deliver(str(payload["packageNumber"]), bool(payload.get("delivered", True)),
+                                            payload.get("reason"))
             if head == "approve":
                 return 200, {"approved": sandbox.approve(payload.get("skus") or [], payload.get("merchantId"))}
         if method == "DELETE" and head == "faults":

@@ -23,7 +23,19 @@ from sandbox.common.lifecycle import wait_for_signal
 
 from .faults import FaultInjector, WindowLimiter
 from .server import PREFIXES, SandboxHTTPServer
-from .state import DEFAULT_MERCHANT, Merchant, Settings, Store, coerce_merchants, public_line
+from .state import (
+    DEFAULT_MERCHANT,
+    DELIVERED,
+    IN_TRANSIT,
+    OPEN,
+    PACKAGED,
+    UNDELIVERED,
+    Merchant,
+    Settings,
+    Store,
+    coerce_merchants,
+    public_line,
+)
 
 DEFAULT_PORT = 8702  # sandbox/registry.py
 
@@ -216,6 +228,33 @@ class HepsiburadaSandbox:
                   order_date: datetime | None = None) -> dict[str, Any]:
         """A paid order (lines ``{merchantSku, quantity, price}``) as a customer would place it."""
         return self.store.add_order(self._merchant(merchant_id).merchant_id, lines, order_date)
+
+    def cancel_by_customer(self, line_id: str) -> dict[str, Any]:
+        """The customer (or HB customer service) cancels a line before it ships."""
+        with self.store.lock:
+            line = self.store.lines[str(line_id)]
+            if line["status"] not in (OPEN, PACKAGED):
+                raise ValueError(f"line {line_id} is {line['status']}; only Open or Packaged lines can be cancelled")
+            self.store.cancel_line(line, "Customer", "CustomerRequest")
+            return public_line(line)
+
+    def deliver(self, package_number: str, delivered: bool = True, reason: str | None = None) -> dict[str, Any]:
+        """The carrier delivers an in-transit package (or reports it undelivered, with ``reason``)."""
+        with self.store.lock:
+            pkg = self.store.packages[str(package_number)]
+            if pkg["status"] != IN_TRANSIT:
+                raise ValueError(f"package {package_number} is {pkg['status']}, not {IN_TRANSIT}")
+            status = DELIVERED if delivered else UNDELIVERED
+            stamp = "_deliveredAt" if delivered else "_undeliveredAt"
+            pkg.update({"status": status, stamp: time.time(), "undeliveredReason": None if delivered else reason})
+            for line_id in pkg["lineIds"]:
+                self.store.lines[line_id]["status"] = status
+            return copy.deepcopy(pkg)
+
+    def backdate_package(self, package_number: str, packaged_at: datetime) -> None:
+        """Pretend a package was packed at ``packaged_at`` (for the 24-hour package windows)."""
+        with self.store.lock:
+            self.store.packages[str(package_number)]["packagedAt"] = packaged_at.timestamp()
 
     def wait_idle(self, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout

@@ -29,7 +29,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import admin, reference
 from .state import (
-    CANCELLED,
     IN_TRANSIT,
     OPEN,
     PACKAGED,
@@ -83,12 +82,19 @@ ROUTES: tuple[Route, ...] = (
         rf"/listings/merchantid/{_M}/inventory-uploads/id/(?P<id>[^/]+)",
     ),
     _r("orders", "oms", "GET", rf"/orders/merchantid/{_M}"),
+    _r("cancelled", "oms", "GET", rf"/orders/merchantid/{_M}/cancelled"),
     _r("packages", "oms", "GET", rf"/packages/merchantid/{_M}"),
+    _r("shipped", "oms", "GET", rf"/packages/merchantid/{_M}/shipped"),
+    _r("delivered", "oms", "GET", rf"/packages/merchantid/{_M}/delivered"),
+    _r("undelivered", "oms", "GET", rf"/packages/merchantid/{_M}/undelivered"),
     _r("create_package", "oms", "POST", rf"/packages/merchantid/{_M}"),
     _r("intransit", "oms", "POST", rf"/packages/merchantid/{_M}/packagenumber/(?P<packageNumber>[^/]+)/intransit"),
     _r("cancel_line", "oms", "POST", rf"/lineitems/merchantid/{_M}/id/(?P<lineId>[^/]+)/cancelbymerchant"),
 )
 UPLOAD_KINDS = {"price_upload": "price", "stock_upload": "stock", "inventory_upload": "inventory"}
+STATUS_FEEDS = ("cancelled", "shipped", "delivered", "undelivered")
+STATUS_FEED_LIMIT = 50  # order.json: "at most and by default 50"
+PACKAGE_WINDOW = 24 * 3600  # /packages: begin/end windows longer than 24 h are cut to begin + 24 h
 
 
 class Reply(Exception):
@@ -469,21 +475,46 @@ class Handler(BaseHTTPRequestHandler):
             for line in lines:
                 line.update(status=PACKAGED, packageNumber=number, isCancellable=False, canCreatePackage=False)
             store.packages[number] = {
-                "packageNumber": number, "barcode": barcode, "merchantId": mid, "status": PACKAGED,
+                "id": store.new_id(), "packageNumber": number, "barcode": barcode, "merchantId": mid, "status": PACKAGED,
                 "lineIds": [x["id"] for x in lines], "parcelQuantity": payload.get("parcelQuantity", 1),
                 "deci": payload.get("deci"), "cargoCompany": lines[0]["cargoCompany"],
                 "packagedAt": time.time(), "trackingNumber": None, "trackingUrl": None, "shippedDate": None,
             }
             store.writes.append({"kind": "package", "id": number, "merchantId": mid, "count": len(lines)})
             return Reply(201, {"packageNumber": number, "barcode": barcode})
+        if name in STATUS_FEEDS:
+            # Declared in order.json, yet production answers 400 WrongDateFormat to any date
+            # (marketplace-apis.md §2.5): these feeds can only be paged.
+            if _first(query, "begindate", "") or _first(query, "enddate", ""):
+                raise Reply(400, "WrongDateFormat")
+            offset, limit = _int(query, "offset", 0), _int(query, "limit", STATUS_FEED_LIMIT)
+            if offset is None or limit is None or offset < 0 or limit < 1:
+                raise Reply(400, "offset and limit must be positive integers")
+            limit = min(limit, STATUS_FEED_LIMIT)
+            rows = store.cancelled_rows(mid) if name == "cancelled" else store.status_rows(mid, name)
+            return Reply(200, {"items": rows[offset:offset + limit], "limit": limit, "offset": offset,
+                               "pageCount": page_count(len(rows), limit), "totalCount": len(rows)})
         if name == "packages":
             limit, offset = _int(query, "limit", 10) or 10, _int(query, "Offset", 0) or 0
             if limit > sandbox.settings.max_package_limit:
                 raise Reply(400, f"limit can be at most {sandbox.settings.max_package_limit}")
-            timespan = _int(query, "timespan", 24) or 24
-            horizon = time.time() - timespan * 3600
+            begin_text, end_text = _first(query, "begindate", ""), _first(query, "enddate", "")
+            if query.get("timespan") or not (begin_text or end_text):
+                timespan = _int(query, "timespan", 24) or 24
+                lo, hi = time.time() - timespan * 3600, float("inf")
+            else:
+                begin = parse_hb_local(begin_text) if begin_text else None
+                end = parse_hb_local(end_text) if end_text else None
+                if (begin_text and begin is None) or (end_text and end is None):
+                    lo, hi = 1.0, 0.0  # like /orders: a date HB cannot read matches nothing
+                elif begin is None:
+                    hi = end.timestamp()  # type: ignore[union-attr]
+                    lo = hi - PACKAGE_WINDOW
+                else:
+                    lo = begin.timestamp()
+                    hi = min(end.timestamp() if end else lo + PACKAGE_WINDOW, lo + PACKAGE_WINDOW)
             pkgs = [p for p in store.packages.values()
-                    if p["merchantId"] == mid and p["status"] == PACKAGED and p["packagedAt"] >= horizon]
+                    if p["merchantId"] == mid and p["status"] == PACKAGED and lo <= p["packagedAt"] < hi]
             out = [_package_view(store, p) for p in pkgs[offset:offset + limit]]
             return Reply(200, out, headers={"pagecount": str(page_count(len(pkgs), limit))})
         if name == "intransit":
@@ -495,8 +526,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise Reply(400, "trackingNumber is required")
             if pkg["status"] != PACKAGED:
                 raise Reply(400, f"Package {pkg['packageNumber']} is {pkg['status']}, not Packaged")
+            shipped = parse_hb_local(str(payload.get("shippedDate") or ""))
             pkg.update(status=IN_TRANSIT, trackingNumber=payload["trackingNumber"],
-                       trackingUrl=payload.get("trackingUrl"), shippedDate=payload.get("shippedDate"))
+                       trackingUrl=payload.get("trackingUrl"), shippedDate=payload.get("shippedDate"),
+                       _shippedAt=shipped.timestamp() if shipped else time.time())
             for line_id in pkg["lineIds"]:
                 store.lines[line_id]["status"] = IN_TRANSIT
             store.writes.append({"kind": "intransit", "id": pkg["packageNumber"], "merchantId": mid, "count": 1})
@@ -511,7 +544,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise Reply(400, "reasonId is required")
             if line["status"] != OPEN:
                 raise Reply(400, f"Line item {line['id']} cannot be cancelled (status {line['status']})")
-            line.update(status=CANCELLED, isCancellable=False, cancelReasonId=reason)
+            store.cancel_line(line, "Merchant", reason)
             store.writes.append({"kind": "cancel", "id": line["id"], "merchantId": mid, "count": 1})
             return Reply(200)
         raise Reply(404, "Not Found")
@@ -521,7 +554,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def _package_view(store, pkg: dict[str, Any]) -> dict[str, Any]:
-    view = {k: v for k, v in pkg.items() if k not in ("lineIds", "merchantId", "packagedAt")}
+    view = {k: v for k, v in pkg.items()
+            if k not in ("id", "lineIds", "merchantId", "packagedAt") and not k.startswith("_")}
     view["items"] = [public_line(store.lines[i]) for i in pkg["lineIds"]]
     return view
 

@@ -35,6 +35,7 @@ _BARCODE = re.compile(r"^[0-9A-Za-z._-]{1,40}$")
 
 # Line and package statuses (HB documents the lifecycle, not the exact strings; see docs).
 OPEN, PACKAGED, IN_TRANSIT, DELIVERED, CANCELLED = "Open", "Packaged", "InTransit", "Delivered", "Cancelled"
+UNDELIVERED = "Undelivered"
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,11 @@ def hb_local(dt: datetime) -> str:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(ISTANBUL).strftime("%Y-%m-%d %H:%M")
+
+
+def hb_iso(ts: float) -> str:
+    """How the thin status feeds date their rows (ASSUMED: ISO 8601 UTC, as HB's webhooks do)."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_hb_local(text: str) -> datetime | None:
@@ -517,6 +523,43 @@ class Store:
                 self.lines[line["id"]] = line
                 out.append(line)
             return {"orderId": order_id, "orderNumber": number, "lines": [public_line(x) for x in out]}
+
+    def cancel_line(self, line: dict[str, Any], by: str, reason: int | str) -> None:
+        """A line cancelled by the merchant (cancelbymerchant) or the customer / HB (control surface)."""
+        line.update(status=CANCELLED, isCancellable=False, canCreatePackage=False, cancelReasonId=reason,
+                    cancelledBy=by, _cancelledAt=time.time())
+
+    def cancelled_rows(self, merchant_id: str) -> list[dict[str, Any]]:
+        """``/orders/merchantid/{m}/cancelled`` rows (CancelledOrderLineRepresentation), oldest first."""
+        rows = [x for x in self.lines.values() if x["merchantId"] == merchant_id and x["status"] == CANCELLED]
+        rows.sort(key=lambda x: (x.get("_cancelledAt") or 0, x["id"]))
+        return [{"lineItemId": x["id"], "orderNumber": x["orderNumber"], "merchantId": x["merchantId"],
+                 "merchantSku": x["merchantSKU"], "sku": x["sku"], "quantity": x["quantity"],
+                 "cancelDate": hb_iso(x.get("_cancelledAt") or x["_orderAt"]),
+                 "cancelReasonCode": str(x.get("cancelReasonId")), "cancelledBy": x.get("cancelledBy")}
+                for x in rows]
+
+    def status_rows(self, merchant_id: str, feed: str) -> list[dict[str, Any]]:
+        """The thin, PascalCase ``/packages/merchantid/{m}/shipped|delivered|undelivered`` rows."""
+        status, date_field, stamp = {
+            "shipped": (IN_TRANSIT, "ShippedDate", "_shippedAt"),
+            "delivered": (DELIVERED, "DeliveredDate", "_deliveredAt"),
+            "undelivered": (UNDELIVERED, "UndeliveredDate", "_undeliveredAt"),
+        }[feed]
+        pkgs = [p for p in self.packages.values() if p["merchantId"] == merchant_id and p["status"] == status]
+        pkgs.sort(key=lambda p: (p.get(stamp) or 0, p["packageNumber"]))
+        out = []
+        for p in pkgs:
+            numbers = sorted({self.lines[i]["orderNumber"] for i in p["lineIds"]})
+            row = {"Id": p["id"], "MerchantId": merchant_id, "PackageNumber": p["packageNumber"],
+                   "Barcode": p["barcode"], "OrderNumber": numbers[0] if numbers else None, "OrderNumbers": numbers,
+                   "EtgbNo": None, date_field: hb_iso(p.get(stamp) or p["packagedAt"])}
+            if feed == "shipped":
+                row["Deci"] = p.get("deci")
+            if feed == "undelivered":
+                row["UndeliveredReason"] = p.get("undeliveredReason")
+            out.append(row)
+        return out
 
     def open_lines(self, merchant_id: str, begin: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
         rows = [

@@ -289,6 +289,79 @@ def test_intransit_and_cancel_rules(client, sandbox):
     assert {x["id"]: x["status"] for x in sandbox.order_lines()} == {a["id"]: "InTransit", b["id"]: "Cancelled"}
 
 
+def test_status_feeds_page_by_50_and_refuse_dates(client, sandbox):
+    lines = [sandbox.add_order([{"merchantSku": f"C{i}", "quantity": 1}])["lines"][0] for i in range(55)]
+    for line in lines:
+        client.post("oms", f"/lineitems/merchantid/{{m}}/id/{line['id']}/cancelbymerchant", {"reasonId": 83})
+    page = client.get("oms", "/orders/merchantid/{m}/cancelled", params={"offset": 0, "limit": 500}).json()
+    assert page["limit"] == 50 and len(page["items"]) == 50 and page["totalCount"] == 55 and page["pageCount"] == 2
+    row = page["items"][0]
+    assert set(row) == {"lineItemId", "orderNumber", "merchantId", "merchantSku", "sku", "quantity", "cancelDate",
+                        "cancelReasonCode", "cancelledBy"}
+    assert row["cancelledBy"] == "Merchant" and row["cancelReasonCode"] == "83"
+    default = client.get("oms", "/orders/merchantid/{m}/cancelled").json()
+    assert default["limit"] == 50 and default["offset"] == 0
+    for feed in ("/orders/merchantid/{m}/cancelled", "/packages/merchantid/{m}/shipped",
+                 "/packages/merchantid/{m}/delivered", "/packages/merchantid/{m}/undelivered"):
+        r = client.get("oms", feed, params={"offset": 0, "limit": 10, "begindate": "2026-11-01 00:00"})
+        assert r.status_code == 400 and r.json() == "WrongDateFormat"
+
+
+def test_shipped_delivered_undelivered_feeds_are_thin_and_pascal_case(client, sandbox):
+    numbers = []
+    for i in range(3):
+        line = sandbox.add_order([{"merchantSku": f"S{i}", "quantity": 1}])["lines"][0]
+        number = client.post("oms", "/packages/merchantid/{m}",
+                             {"lineItemRequests": [{"id": line["id"], "quantity": 1}]}).json()["packageNumber"]
+        client.post("oms", f"/packages/merchantid/{{m}}/packagenumber/{number}/intransit",
+                    {"trackingNumber": f"T{i}", "shippedDate": "2026-11-02 10:30"})
+        numbers.append(number)
+    sandbox.deliver(numbers[1])
+    sandbox.deliver(numbers[2], delivered=False, reason="Alıcı yok")
+    shipped = client.get("oms", "/packages/merchantid/{m}/shipped").json()["items"]
+    assert [r["PackageNumber"] for r in shipped] == [numbers[0]]
+    assert set(shipped[0]) == {"Id", "MerchantId", "PackageNumber", "Barcode", "OrderNumber", "OrderNumbers", "EtgbNo",
+                               "ShippedDate", "Deci"}
+    assert shipped[0]["ShippedDate"] == "2026-11-02T07:30:00.000Z"
+    delivered = client.get("oms", "/packages/merchantid/{m}/delivered").json()["items"]
+    assert [r["PackageNumber"] for r in delivered] == [numbers[1]] and "DeliveredDate" in delivered[0]
+    undelivered = client.get("oms", "/packages/merchantid/{m}/undelivered").json()["items"]
+    assert undelivered[0]["UndeliveredReason"] == "Alıcı yok"
+    r = requests.post(f"{sandbox.admin_url}/deliver", json={"packageNumber": numbers[0]}, timeout=10)
+    assert r.status_code == 200 and r.json()["status"] == "Delivered"
+    r = requests.post(f"{sandbox.admin_url}/deliver", json={"packageNumber": numbers[0]}, timeout=10)
+    assert r.status_code == 400
+
+
+def test_customer_cancellation_over_the_control_surface(client, sandbox):
+    line = sandbox.add_order([{"merchantSku": "A", "quantity": 1}])["lines"][0]
+    r = requests.post(f"{sandbox.admin_url}/cancel", json={"lineId": line["id"]}, timeout=10)
+    assert r.status_code == 200 and r.json()["status"] == "Cancelled"
+    rows = client.get("oms", "/orders/merchantid/{m}/cancelled").json()["items"]
+    assert [(x["lineItemId"], x["cancelledBy"]) for x in rows] == [(line["id"], "Customer")]
+    assert requests.post(f"{sandbox.admin_url}/cancel", json={"lineId": line["id"]}, timeout=10).status_code == 400
+
+
+def test_package_date_window_is_cut_to_24_hours(client, sandbox):
+    from datetime import UTC, datetime, timedelta
+
+    numbers = []
+    start = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
+    for hours in (1, 20, 30):
+        line = sandbox.add_order([{"merchantSku": f"W{hours}", "quantity": 1}])["lines"][0]
+        number = client.post("oms", "/packages/merchantid/{m}",
+                             {"lineItemRequests": [{"id": line["id"], "quantity": 1}]}).json()["packageNumber"]
+        sandbox.backdate_package(number, start + timedelta(hours=hours))
+        numbers.append(number)
+    params = {"limit": 10, "begindate": "2026-11-01 09:00", "enddate": "2026-11-04 09:00"}  # Istanbul = UTC+3
+    got = client.get("oms", "/packages/merchantid/{m}", params=params).json()
+    assert [p["packageNumber"] for p in got] == numbers[:2]  # the 30-hour one is past begin + 24 h
+    only_end = client.get("oms", "/packages/merchantid/{m}", params={"limit": 10, "enddate": "2026-11-02 18:00"})
+    assert [p["packageNumber"] for p in only_end.json()] == numbers[1:]
+    iso = client.get("oms", "/packages/merchantid/{m}", params={"limit": 10, "begindate": "2026-11-01T00:00:00Z"})
+    assert iso.json() == []
+
+
 # --- limits and faults -----------------------------------------------------------------------------------------
 
 

@@ -12,19 +12,22 @@ Speaks HTTP and translates errors, nothing else. One seller account on one regio
 - Listings: ``put_listings_item``/``patch_listings_item``/``get_listings_item``/``delete_listings_item``
   for single SKUs; the ``Channel`` bulk writes go through a ``JSON_LISTINGS_FEED`` (feed document
   upload → createFeed → getFeed → processing report), whose ``feedId`` is the batch id.
-- Orders: ``iter_orders`` walks ``getOrders`` (v0) pages, resending the same filters with ``NextToken``.
+- Orders: ``iter_orders`` walks ``getOrders`` (v0) pages, resending the same filters with ``NextToken``;
+  ``orders_changed_since`` is the neutral poll (LastUpdatedAfter), ``ship_order`` wraps
+  ``confirmShipment``. Amazon has no seller acknowledgement for merchant-fulfilled orders and the
+  Orders API has no seller cancel operation, so neither ACKNOWLEDGE nor CANCEL is offered.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -41,12 +44,16 @@ from workers.channels.base import (
     FAILED,
     FIND,
     PRICE_STOCK,
+    SHIP,
     SUCCESS,
     UPDATE,
     BatchItem,
     BatchResult,
     Channel,
+    OrderRef,
+    Shipment,
 )
+from workers.channels.base import ORDERS as ORDERS_CAPABILITY
 from workers.channels.errors import (
     AuthError,
     BatchNotFound,
@@ -70,6 +77,10 @@ FEEDS = "/feeds/2021-06-30"
 ORDERS = "/orders/v0/orders"
 ORDERS_2026 = "/orders/2026-01-01/orders"
 DEFINITIONS = "/definitions/2020-09-01/productTypes"
+
+# getOrders refuses a ...Before (and an ...After) later than 2 minutes before the request; the extra
+# seconds absorb clock skew between this host and Amazon.
+ORDERS_SETTLE = timedelta(minutes=2, seconds=10)
 
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 MAX_FEED_MESSAGES = 25_000
@@ -243,30 +254,6 @@ class OperationLimiter:
         return limiter.penalize(key, seconds) if limiter else 0.0
 
 
-class _TokenHeaders(Mapping[str, str]):
-    """Request headers whose ``x-amz-access-token`` is fetched when each attempt is sent, so retries
-    after a refresh carry the new token. Remembers per thread which token went out."""
-
-    def __init__(self, tokens: LwaTokens, fixed: Mapping[str, str]) -> None:
-        self.tokens = tokens
-        self.fixed = dict(fixed)
-        self.sent = threading.local()
-
-    def __getitem__(self, key: str) -> str:
-        if key == "x-amz-access-token":
-            token = self.tokens.get()
-            self.sent.token = token
-            return token
-        return self.fixed[key]
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self.fixed
-        yield "x-amz-access-token"
-
-    def __len__(self) -> int:
-        return len(self.fixed) + 1
-
-
 class _SpApiHttp(JsonHttp):
     """JsonHttp that also scrubs the live access token from every error message."""
 
@@ -281,6 +268,18 @@ def _scrub_tokens(text: str, tokens: LwaTokens) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
     return text
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def package_reference_id(package_id: str | None, tracking_number: str) -> str:
+    """confirmShipment's ``packageReferenceId``: only positive numbers, unique within the order."""
+    if package_id is not None and str(package_id).isdigit() and int(package_id) > 0:
+        return str(int(package_id))
+    digest = hashlib.sha256(tracking_number.encode("utf-8")).hexdigest()
+    return str(int(digest[:12], 16) % 999_999_999 + 1)
 
 
 def _iso(value: datetime | str) -> str:
@@ -300,11 +299,24 @@ class AmazonClient(Channel):
     ``marketplace_ids`` are sent as ``marketplaceIds`` on every listings call and feed; the first is the
     default for prices. ``limiter``: None builds the per-operation Redis limiters on ``redis_client``
     (``OperationLimiter``); pass your own object with ``acquire``/``penalize``, or ``False`` for none.
+    ``carrier_codes``: Amazon's carrier codes accepted as ``carrierCode`` by ``ship_order``; any other
+    carrier goes as ``"Other"`` plus ``carrierName`` (None: every carrier is sent as its own code).
     """
 
     code = "amazon"
     capabilities = frozenset(
-        {CREATE, UPDATE, DELETE, PRICE_STOCK, BATCH_RESULT, FIND, CATEGORIES, ATTRIBUTES}
+        {
+            CREATE,
+            UPDATE,
+            DELETE,
+            PRICE_STOCK,
+            BATCH_RESULT,
+            FIND,
+            CATEGORIES,
+            ATTRIBUTES,
+            ORDERS_CAPABILITY,
+            SHIP,
+        }
     )
     MAX_BATCH = MAX_FEED_MESSAGES
 
@@ -327,6 +339,7 @@ class AmazonClient(Channel):
         breaker: Any = None,
         issue_locale: str = "en_US",
         feed_poll_interval: float = 30.0,
+        carrier_codes: Sequence[str] | None = None,
     ) -> None:
         if not seller_id:
             raise ValueError("seller_id is required")
@@ -338,6 +351,9 @@ class AmazonClient(Channel):
         self.marketplace_ids = mids
         self.issue_locale = issue_locale
         self.feed_poll_interval = feed_poll_interval
+        # Amazon's carrierCode list is not in the published models: the deployer may give it, and a
+        # carrier outside it is then sent as "Other" with its name.
+        self.carrier_codes = frozenset(carrier_codes) if carrier_codes else None
         self.redis = redis_client
         self.redis_prefix = redis_prefix
         self._session = session if session is not None else plain_session()
@@ -355,10 +371,10 @@ class AmazonClient(Channel):
         if limiter is None:
             limiter = OperationLimiter(redis_client, redis_prefix)
         self.limiter = limiter or None
-        self._headers = _TokenHeaders(self.tokens, {"Accept": "application/json"})
         self.http = _SpApiHttp(
             self.endpoint,
             session=self._session,
+            headers={"Accept": "application/json"},
             translate=translate_error,
             limiter=self.limiter,
             breaker=breaker,
@@ -368,9 +384,6 @@ class AmazonClient(Channel):
             name="amazon",
         )
         self.http.tokens = self.tokens
-        # Set after construction (JsonHttp's __init__ would copy it, fetching a token too early); each
-        # attempt copies it with dict(self.headers), which fetches the current token.
-        self.http.headers = self._headers  # type: ignore[assignment]
         self._timeout = (CONNECT_TIMEOUT, timeout)
 
     def __repr__(self) -> str:
@@ -388,15 +401,21 @@ class AmazonClient(Channel):
     def _call(self, operation: str, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
         """One SP-API operation; an expired-token 403 leads to one refresh and one repeat."""
         for attempt in (1, 2):
+            token = self.tokens.get()
             try:
                 return self.http.request(
-                    method, path, params=params, json=json, rate_key=self._key(operation)
+                    method,
+                    path,
+                    params=params,
+                    json=json,
+                    rate_key=self._key(operation),
+                    headers={"x-amz-access-token": token},
                 )
             except AuthError as exc:
-                sent = getattr(self._headers.sent, "token", None)
-                if attempt == 2 or EXPIRED_TOKEN not in (exc.message or "") or sent is None:
+                if attempt == 2 or EXPIRED_TOKEN not in (exc.message or ""):
                     raise
-                self.tokens.invalidate(sent)
+                # Only this token is dropped: another process may already have stored a fresh one.
+                self.tokens.invalidate(token)
         raise AssertionError("unreachable")
 
     def _listing_path(self, sku: str) -> str:
@@ -707,8 +726,9 @@ class AmazonClient(Channel):
 
     def batch_result(self, batch_id: str) -> BatchResult:
         """The feed's state; once DONE (or FATAL), one item per message from the processing report:
-        SUCCESS without ERROR issues, else FAILED with Amazon's messages. FATAL and CANCELLED feeds
-        report ``status="FAILED"`` (``raw["processingStatus"]`` keeps Amazon's word)."""
+        SUCCESS without ERROR issues, else FAILED with Amazon's messages. ``status`` is Amazon's
+        ``processingStatus`` (DONE, FATAL and CANCELLED are final); on FATAL and CANCELLED every item
+        is FAILED."""
         feed = self.get_feed(batch_id)
         status = str(feed.get("processingStatus"))
         raw = self.redis.get(self._feed_key(batch_id))
@@ -725,7 +745,6 @@ class AmazonClient(Channel):
             result.items = [BatchItem(sku, None, [], {"messageId": int(mid)}) for mid, sku in skus.items()]
             return result
         if status == "CANCELLED" or not feed.get("resultFeedDocumentId"):
-            result.status = "FAILED"
             result.items = [
                 BatchItem(sku, FAILED, [f"feed {status}"], {"messageId": int(mid)})
                 for mid, sku in skus.items()
@@ -755,8 +774,6 @@ class AmazonClient(Channel):
         result.items = items
         result.item_count = len(items)
         result.failed_item_count = sum(1 for i in items if i.failed)
-        if fatal:
-            result.status = "FAILED"
         return result
 
     def find_listings(self, keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -942,6 +959,59 @@ class AmazonClient(Channel):
             "confirmShipment", "POST", f"{ORDERS}/{quote(order_id, safe='')}/shipmentConfirmation", json=body
         )
 
+    # --- neutral order operations -----------------------------------------------------------------
+
+    def orders_changed_since(
+        self, since: datetime, until: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every order (v0 ``getOrders`` documents, MFN and AFN) last updated in ``[since, until]``,
+        all pages. Amazon refuses a window edge later than 2 minutes ago, so ``since`` is moved back
+        to that edge when later (re-reading a little is harmless), and ``until`` is only sent when it
+        is earlier; otherwise Amazon's own cut-off applies."""
+        if until is not None and _utc(until) < _utc(since):
+            raise ValueError("until is before since")
+        latest = datetime.now(UTC) - ORDERS_SETTLE
+        after = min(_utc(since), latest)
+        before = _utc(until) if until is not None and _utc(until) < latest else None
+        if before is not None and before < after:
+            before = after
+        yield from self.iter_orders(last_updated_after=after, before=before)
+
+    def ship_order(self, ref: OrderRef, shipment: Shipment) -> None:
+        """``confirmShipment`` for ``ref.lines`` (OrderItemId, quantity); with no lines, every item's
+        still unshipped quantity (read with ``getOrderItems``). ``packageReferenceId`` is
+        ``ref.package_id`` when it is a positive number, else derived from the tracking number, so a
+        repeated confirmation of the same parcel names the same package."""
+        if not shipment.tracking_number:
+            raise ValueError("tracking_number is required")
+        if not shipment.carrier or shipment.carrier.strip().casefold() == "other":
+            raise ValueError("carrier must name the carrier (an Amazon carrier code or the carrier's name)")
+        lines = [(str(i), int(q)) for i, q in ref.lines]
+        if not lines:
+            lines = [
+                (
+                    str(item["OrderItemId"]),
+                    int(item.get("QuantityOrdered") or 0) - int(item.get("QuantityShipped") or 0),
+                )
+                for item in self.order_items(ref.order_id)
+            ]
+            lines = [(i, q) for i, q in lines if q > 0]
+            if not lines:
+                raise ValueError(f"order {ref.order_id} has nothing left to ship")
+        if any(q < 1 for _, q in lines):
+            raise ValueError("every line needs a quantity of at least 1")
+        carrier = shipment.carrier.strip()
+        known = self.carrier_codes is None or carrier in self.carrier_codes
+        self.confirm_shipment(
+            ref.order_id,
+            package_reference_id=package_reference_id(ref.package_id, shipment.tracking_number),
+            carrier_code=carrier if known else "Other",
+            carrier_name=None if known else carrier,
+            tracking_number=shipment.tracking_number,
+            items=lines,
+            ship_date=shipment.shipped_at,
+        )
+
 
 __all__ = [
     "DE",
@@ -951,6 +1021,7 @@ __all__ = [
     "TR",
     "AmazonClient",
     "ListingsItemInvalid",
+    "package_reference_id",
     "OperationLimiter",
     "WindowLimiter",
     "translate_error",

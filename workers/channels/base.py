@@ -82,6 +82,9 @@ class BatchResult:
     created_at: int | None = None  # epoch ms, as the marketplace reports it
     modified_at: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    # True when the marketplace lists only failing items and every item it does not mention
+    # succeeded (Hepsiburada's listing uploads).
+    unlisted_ok: bool = False
 
     @property
     def done(self) -> bool:

@@ -13,8 +13,10 @@ hosts, each with its own error shapes and limits:
   rows**; listings query (offset/limit, ≤50 SKUs). 401 is ``text/plain "Missing Credentials!"``;
   a 6th concurrent upload is refused inside a 200.
 - orders (OMS, ``https://oms-external.hepsiburada.com``): open lines (offset/limit ≤100, dates
-  ``yyyy-MM-dd HH:mm`` Istanbul time), packaging, in-transit, cancel. 401 has an empty body; 429
-  carries ``X-RateLimit-Limit/Remaining/Reset``; other errors are bare strings.
+  ``yyyy-MM-dd HH:mm`` Istanbul time), packages (≤10 per page, 24-hour windows), the thin status
+  feeds (cancelled lines; shipped, delivered, undelivered packages; ≤50 per page, no date filter),
+  packaging, in-transit, cancel. 401 has an empty body; 429 carries
+  ``X-RateLimit-Limit/Remaining/Reset``; other errors are bare strings.
 
 Every request carries HTTP Basic ``username:password`` (merchant id : service key) and a
 ``User-Agent`` equal to the registered integrator name (anything else is a 401).
@@ -24,12 +26,13 @@ from __future__ import annotations
 
 import base64
 import json as jsonlib
+import re
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -37,19 +40,26 @@ from zoneinfo import ZoneInfo
 import requests
 from urllib3 import encode_multipart_formdata
 
+from workers.channels import base
 from workers.channels.base import (
+    ACKNOWLEDGE,
     ATTRIBUTES,
     BATCH_RESULT,
+    CANCEL,
     CATEGORIES,
     CREATE,
     FAILED,
     FIND,
+    ORDERS,
     PRICE_STOCK,
+    SHIP,
     SUCCESS,
     UPDATE,
     BatchItem,
     BatchResult,
     Channel,
+    OrderRef,
+    Shipment,
 )
 from workers.channels.errors import (
     AuthError,
@@ -86,9 +96,25 @@ MAX_UPLOAD = 4000  # rows per price/stock/inventory upload (SDK; "UNVERIFIED" in
 MAX_SKU_QUERY = 50  # merchantSkuList / hbSkuList per listings query
 MAX_ORDER_PAGE = 100  # limit of GET /orders (mandatory offset & limit)
 MAX_PACKAGE_PAGE = 10  # limit of GET /packages
+MAX_STATUS_FEED_PAGE = 50  # limit of the cancelled / shipped / delivered / undelivered feeds
+# /packages treats a begin/end window longer than 24 h as begin + 24 h; dates have minute precision,
+# so each window is a minute short and its end is rounded up to the next minute.
+PACKAGE_WINDOW = timedelta(hours=24) - timedelta(minutes=1)
+MAX_PAGES = 10_000  # a guard against a server that never reports the last page
 STATUS_PAGE_SIZE = 1000
 CATEGORY_PAGE_SIZE = 1000
 CANCEL_REASON_OUT_OF_STOCK = 83  # "Ürün tedarik edilemedi"
+# base.CANCEL_REASONS → cancelbymerchant reasonId. HB documents one merchant reason, 83 ("the product
+# could not be supplied"), which is what every neutral reason amounts to for the buyer.
+CANCEL_REASON_IDS = {reason: CANCEL_REASON_OUT_OF_STOCK for reason in base.CANCEL_REASONS}
+# The thin status feeds: (path under the merchant, the date field that says when the change happened).
+STATUS_FEEDS = {
+    "cancelled": ("orders/merchantid/{m}/cancelled", "cancelDate"),
+    "shipped": ("packages/merchantid/{m}/shipped", "ShippedDate"),
+    "delivered": ("packages/merchantid/{m}/delivered", "DeliveredDate"),
+    "undelivered": ("packages/merchantid/{m}/undelivered", "UndeliveredDate"),
+}
+FEED_KEY = "_feed"  # which listing a row of orders_changed_since came from (not an HB field)
 
 TOO_MANY_UPLOADS = "too many ongoing/waiting inventory uploads"
 ISTANBUL = ZoneInfo("Europe/Istanbul")
@@ -187,11 +213,12 @@ class Multipart:
 class _HbHttp(JsonHttp):
     """``JsonHttp`` that can also send a ``Multipart`` body (the catalog import)."""
 
-    def _send(self, method: str, path: str, params: Any, body: Any) -> requests.Response:
+    def _send(self, method: str, path: str, params: Any, body: Any,
+              headers: Mapping[str, str] | None = None) -> requests.Response:
         if not isinstance(body, Multipart):
-            return super()._send(method, path, params, body)
+            return super()._send(method, path, params, body, headers)
         data, content_type = encode_multipart_formdata(body.fields, boundary=uuid.uuid4().hex)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "content-type"}
+        headers = {k: v for k, v in self.request_headers(headers).items() if k.lower() != "content-type"}
         headers["Content-Type"] = content_type
         url = f"{self.base_url}/{path.lstrip('/')}"
         try:
@@ -229,6 +256,26 @@ def hb_datetime(value: datetime) -> str:
     return value.astimezone(ISTANBUL).strftime("%Y-%m-%d %H:%M")
 
 
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_hb_date(value: Any) -> datetime | None:
+    """A date out of an HB row: ISO 8601 (naive = Istanbul time, over-long fractions trimmed) or
+    ``yyyy-MM-dd HH:mm[:ss]`` Istanbul time; None when absent or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00")
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.replace(tzinfo=ISTANBUL) if when.tzinfo is None else when
+
+
 class HepsiburadaClient(Channel):
     """One Hepsiburada merchant account across its catalog, listing and OMS hosts.
 
@@ -245,7 +292,8 @@ class HepsiburadaClient(Channel):
     """
 
     code = "hepsiburada"
-    capabilities = frozenset({CREATE, UPDATE, PRICE_STOCK, BATCH_RESULT, FIND, CATEGORIES, ATTRIBUTES})
+    capabilities = frozenset({CREATE, UPDATE, PRICE_STOCK, BATCH_RESULT, FIND, CATEGORIES, ATTRIBUTES, ORDERS,
+                              ACKNOWLEDGE, SHIP, CANCEL})
     MAX_BATCH = MAX_IMPORT
 
     def __init__(
@@ -531,20 +579,57 @@ class HepsiburadaClient(Channel):
         result = self._call(OMS, "POST", f"packages/merchantid/{self._m()}", json=body)
         return result if isinstance(result, dict) else {}
 
-    def packages(self, *, timespan_hours: int | None = None) -> list[dict[str, Any]]:
-        """Packed, ready-to-ship packages, every page (limit ≤10, capital ``Offset``)."""
+    def packages(self, *, timespan_hours: int | None = None, begin: datetime | None = None,
+                 end: datetime | None = None) -> list[dict[str, Any]]:
+        """Packed, ready-to-ship packages, every page (limit ≤10, capital ``Offset``): of the last
+        ``timespan_hours`` (HB's default: 24), or packed in ``[begin, end]`` (end: now), asked in
+        24-hour windows because HB cuts a longer one to its first 24 hours."""
+        if begin is None:
+            if end is not None:
+                raise ValueError("end needs begin")
+            return list(self._package_pages({"timespan": int(timespan_hours)} if timespan_hours is not None else {}))
+        if timespan_hours is not None:
+            raise ValueError("give timespan_hours or begin/end, not both")
+        stop = _utc(end) if end is not None else datetime.now(UTC)
+        start = _utc(begin)
+        if stop < start:
+            raise ValueError("end is before begin")
         out: list[dict[str, Any]] = []
-        offset = 0
         while True:
-            params: dict[str, Any] = {"limit": MAX_PACKAGE_PAGE, "Offset": offset}
-            if timespan_hours is not None:
-                params["timespan"] = int(timespan_hours)
+            window_end = min(start + PACKAGE_WINDOW, stop)
+            out.extend(self._package_pages({"begindate": hb_datetime(start),
+                                            "enddate": hb_datetime(window_end + timedelta(seconds=59.999))}))
+            if window_end >= stop:
+                return out
+            start = window_end
+
+    def _package_pages(self, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        offset = 0
+        for _ in range(MAX_PAGES):
+            params: dict[str, Any] = {"limit": MAX_PACKAGE_PAGE, "Offset": offset, **filters}
             body = self._call(OMS, "GET", f"packages/merchantid/{self._m()}", params=params)
             rows = body if isinstance(body, list) else (body or {}).get("items") or []
-            out.extend(r for r in rows if isinstance(r, dict))
+            yield from (r for r in rows if isinstance(r, dict))
             offset += len(rows)
-            if len(rows) < MAX_PACKAGE_PAGE or offset > 10_000:
-                return out
+            if len(rows) < MAX_PACKAGE_PAGE:
+                return
+
+    def status_feed(self, feed: str) -> Iterator[dict[str, Any]]:
+        """Every row of a thin status feed — ``cancelled`` lines (``/orders/merchantid/{m}/cancelled``),
+        ``shipped`` / ``delivered`` / ``undelivered`` packages (``/packages/merchantid/{m}/<feed>``) —
+        paged by offset/limit ≤50. They take no dates: HB answers 400 WrongDateFormat to any."""
+        if feed not in STATUS_FEEDS:
+            raise ValueError(f"feed must be one of {', '.join(STATUS_FEEDS)}")
+        path = STATUS_FEEDS[feed][0].format(m=self._m())
+        offset = 0
+        for _ in range(MAX_PAGES):
+            body = self._call(OMS, "GET", path, params={"offset": offset, "limit": MAX_STATUS_FEED_PAGE})
+            items = body.get("items") if isinstance(body, dict) else body if isinstance(body, list) else None
+            yield from (i for i in items or [] if isinstance(i, dict))
+            total = body.get("totalCount") if isinstance(body, dict) else None
+            offset += len(items or [])
+            if not items or len(items) < MAX_STATUS_FEED_PAGE or (isinstance(total, int) and offset >= total):
+                return
 
     def ship(self, package_number: str, tracking_number: str, *, tracking_url: str | None = None,
              shipped_date: datetime | None = None, deci: float | None = None) -> None:
@@ -564,6 +649,63 @@ class HepsiburadaClient(Channel):
         """Cancel an unpacked line (``POST /lineitems/merchantid/{m}/id/{lineId}/cancelbymerchant``)."""
         path = f"lineitems/merchantid/{self._m()}/id/{quote(str(line_id), safe='')}/cancelbymerchant"
         self._call(OMS, "POST", path, json={"reasonId": int(reason_id)})
+
+    # -- neutral order operations ----------------------------------------------------------------------
+
+    def orders_changed_since(self, since: datetime, until: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """What HB lists about orders in ``[since, until]``, each row tagged with ``_feed``:
+
+        - ``orders``: open (paid, to-be-packed) lines ordered in the window, every page;
+        - ``packages``: packages packed in the window, in 24-hour windows;
+        - ``cancelled`` / ``shipped`` / ``delivered`` / ``undelivered``: the status feeds, which take
+          no dates, walked whole and kept when their change date falls in the window (or cannot be
+          read, so nothing is lost to an unexpected date format).
+
+        Line rows (orders, cancelled) and package rows differ in shape; the same order shows up in
+        several feeds as it moves on."""
+        lo, hi = _utc(since), _utc(until) if until is not None else None
+        if hi is not None and hi < lo:
+            raise ValueError("until is before since")
+        for row in self.orders(lo, hi):
+            yield {**row, FEED_KEY: "orders"}
+        # A since slightly ahead of this host's clock is an empty package window, not an error.
+        for row in self.packages(begin=lo, end=max(lo, hi or datetime.now(UTC))):
+            yield {**row, FEED_KEY: "packages"}
+        for feed, (_path, date_field) in STATUS_FEEDS.items():
+            for row in self.status_feed(feed):
+                when = parse_hb_date(row.get(date_field))
+                if when is None or (lo <= when and (hi is None or when <= hi)):
+                    yield {**row, FEED_KEY: feed}
+
+    def acknowledge_order(self, ref: OrderRef) -> dict[str, Any]:
+        """Package ``ref.lines`` (line item id, quantity) — HB's acknowledgement — into one package;
+        returns ``{packageNumber, barcode}``. HB wants each line's full quantity."""
+        if not ref.lines:
+            raise ValueError("no lines to package")
+        return self.package_lines(ref.lines)
+
+    def ship_order(self, ref: OrderRef, shipment: Shipment) -> None:
+        """Own-carrier merchants only: mark package ``ref.package_id`` in transit with the tracking
+        number (and URL). HB's in-transit call has no carrier field, so ``shipment.carrier`` is not
+        sent; packages carried by HB's contracted carriers move on by themselves."""
+        if not ref.package_id:
+            raise ValueError("Hepsiburada ships packages: ref.package_id (the packageNumber) is required")
+        self.ship(ref.package_id, shipment.tracking_number, tracking_url=shipment.tracking_url,
+                  shipped_date=shipment.shipped_at)
+
+    def cancel_order_lines(self, ref: OrderRef, reason: str = "out_of_stock") -> list[str]:
+        """Cancel each of ``ref.lines`` (``cancelbymerchant``; only lines not yet packed). HB cancels
+        whole lines, so quantities are not sent. Returns the cancelled line ids; a failure stops at
+        that line (earlier ones stay cancelled)."""
+        if reason not in base.CANCEL_REASONS:
+            raise ValueError(f"reason must be one of {', '.join(base.CANCEL_REASONS)}")
+        if not ref.lines:
+            raise ValueError("no lines to cancel")
+        done: list[str] = []
+        for line_id, _qty in ref.lines:
+            self.cancel_line(str(line_id), CANCEL_REASON_IDS[reason])
+            done.append(str(line_id))
+        return done
 
     # -- Channel -----------------------------------------------------------------------------------
 
@@ -711,6 +853,7 @@ def parse_upload_result(body: dict[str, Any], kind: str,
         item_count=total,
         failed_item_count=len(failed),
         raw=body,
+        unlisted_ok=final,
     )
 
 
@@ -726,6 +869,7 @@ def merge_results(batch_id: str, results: list[BatchResult]) -> BatchResult:
         item_count=sum(counts) if all(c is not None for c in counts) else None,
         failed_item_count=sum(r.failed_item_count or 0 for r in results),
         raw={r.id: r.raw for r in results},
+        unlisted_ok=all(r.unlisted_ok for r in results),
     )
 
 
@@ -740,8 +884,11 @@ __all__ = [
     "RATE_LIMITS",
     "SANDBOX_PREFIXES",
     "SIT_URLS",
+    "CANCEL_REASON_IDS",
+    "STATUS_FEEDS",
     "HepsiburadaClient",
     "hb_datetime",
+    "parse_hb_date",
     "merge_results",
     "parse_import_status",
     "parse_upload_result",

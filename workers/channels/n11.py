@@ -1,6 +1,12 @@
 """N11 REST API client (marketplace-apis.md §3): product tasks, task results, product query,
 categories, shipment packages and order actions.
 
+Orders, neutrally: ``orders_changed_since`` walks shipmentPackages by last-modified date, one call
+series per status (N11 takes one status per request) in ≤15-day windows; ``acknowledge_order`` is
+the mandatory Picking approval; ``cancel_order_lines`` is ``splitPackageByQuantity`` with a cancel
+reason. N11 documents no tracking upload (its contracted carriers report the hand-over themselves),
+so there is no ``ship_order``.
+
 Speaks HTTP and translates errors, nothing else: no OpenCart knowledge, no idea whether the base URL
 is production (``https://api.n11.com`` — N11 has no sandbox of its own) or the local sandbox.
 
@@ -19,24 +25,31 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 
+from workers.channels import base
 from workers.channels.base import (
+    ACKNOWLEDGE,
     ATTRIBUTES,
     BATCH_RESULT,
+    CANCEL,
     CATEGORIES,
     CREATE,
     DELETE,
     FAILED,
     FIND,
+    ORDERS,
     PRICE_STOCK,
     SUCCESS,
     UPDATE,
     BatchItem,
     BatchResult,
     Channel,
+    OrderRef,
+    Shipment,
 )
 from workers.channels.errors import (
     AuthError,
@@ -60,7 +73,15 @@ ORDERS_PER_MINUTE = 1000  # the one documented N11 rate limit (shipmentPackages)
 MAX_PAGES = 10_000  # a guard against a server that never reports the last page
 
 ORDER_STATUSES = ("Created", "Picking", "Shipped", "Delivered", "Cancelled", "UnSupplied", "Unpacked")
+# What orders_changed_since walks: every status but Unpacked, the husk a split leaves behind (its
+# lines reappear in the new packages).
+SYNC_STATUSES = ("Created", "Picking", "Shipped", "Delivered", "Cancelled", "UnSupplied")
 CANCEL_REASONS = {61: "stock-out", 62: "defective", 63: "wrong price", 64: "force majeure", 65: "other"}
+# base.CANCEL_REASONS → N11 cancelReasonId.
+CANCEL_REASON_IDS = {"out_of_stock": 61, "defective": 62, "wrong_price": 63, "force_majeure": 64, "other": 65}
+# N11 dates are "GMT+3 ms", which integrators read both as epoch ms and as Istanbul wall-clock ms;
+# widening each poll by the offset keeps either reading inside the window (duplicates are harmless).
+DATE_SLACK_MS = 3 * 3_600_000
 
 # Rate-limiter operations (the middle part of ``n11:<operation>:<account>``).
 OP_ORDERS = "orders"
@@ -181,7 +202,19 @@ class N11Client(Channel):
 
     code = "n11"
     capabilities = frozenset(
-        {CREATE, UPDATE, DELETE, PRICE_STOCK, BATCH_RESULT, FIND, CATEGORIES, ATTRIBUTES}
+        {
+            CREATE,
+            UPDATE,
+            DELETE,
+            PRICE_STOCK,
+            BATCH_RESULT,
+            FIND,
+            CATEGORIES,
+            ATTRIBUTES,
+            ORDERS,
+            ACKNOWLEDGE,
+            CANCEL,
+        }
     )
     MAX_BATCH = MAX_BATCH
 
@@ -529,6 +562,55 @@ class N11Client(Channel):
         )
         return body if isinstance(body, dict) else {}
 
+    # -- neutral order operations ----------------------------------------------------------------------
+
+    def orders_changed_since(
+        self, since: datetime, until: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every shipment package modified in ``[since, until]`` (until: now): one last-modified
+        ordered call series per status in ``SYNC_STATUSES``, each walked through every page of every
+        ≤15-day window. The window is widened by N11's 3-hour offset on both ends."""
+        start_ms = _epoch_ms(since)
+        end_ms = _epoch_ms(until) if until is not None else _epoch_ms(datetime.now(UTC))
+        if end_ms < start_ms:
+            raise ValueError("until is before since")
+        for status in SYNC_STATUSES:
+            yield from self.iter_packages(
+                start_ms - DATE_SLACK_MS, end_ms + DATE_SLACK_MS, status, by_last_modified=True
+            )
+
+    def acknowledge_order(self, ref: OrderRef) -> list[BatchItem]:
+        """Approve ``ref.lines`` (Picking; mandatory on N11, else the order counts as shipped late).
+        Lines already in Picking count as approved, so repeating is safe. Raises ``PermanentError``
+        with N11's reasons when any line is refused."""
+        ids = _line_ids(ref)
+        items = self.approve_lines(ids)
+        refused = [i for i in items if not i.ok]
+        answered = {i.key for i in items}
+        missing = [str(x) for x in ids if str(x) not in answered]
+        if refused or missing:
+            parts = [f"line {i.key}: {'; '.join(i.reasons) or 'refused'}" for i in refused]
+            parts += [f"line {x}: not in N11's answer" for x in missing]
+            raise PermanentError("; ".join(parts), None, "lines.not.approved")
+        return items
+
+    def ship_order(self, ref: OrderRef, shipment: Shipment) -> Any:
+        raise NotImplementedError(
+            "N11 has no tracking upload: its contracted carriers report the hand-over and the package "
+            "becomes Shipped by itself"
+        )
+
+    def cancel_order_lines(self, ref: OrderRef, reason: str = "out_of_stock") -> dict[str, Any]:
+        """Cancel ``ref.lines`` quantities (``splitPackageByQuantity``; the lines must be in
+        Picking — N11 lets only the panel reject Created lines). ``reason`` is one of
+        ``base.CANCEL_REASONS``, sent as N11's cancelReasonId 61-65. Package ids change afterwards."""
+        if reason not in base.CANCEL_REASONS:
+            raise ValueError(f"reason must be one of {', '.join(base.CANCEL_REASONS)}")
+        if not ref.lines:
+            raise ValueError("no lines to cancel")
+        code = CANCEL_REASON_IDS[reason]
+        return self.cancel_lines([(_int_id(line), int(qty), code) for line, qty in ref.lines])
+
     # -- Channel --------------------------------------------------------------------------------------
 
     def create_listings(self, items: Sequence[dict[str, Any]]) -> str:
@@ -541,6 +623,25 @@ class N11Client(Channel):
 
 
 # -- parsing ------------------------------------------------------------------------------------------
+
+
+def _epoch_ms(value: datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1000)
+
+
+def _int_id(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"N11 order line ids are numbers, not {value!r}") from None
+
+
+def _line_ids(ref: OrderRef) -> list[int]:
+    if not ref.lines:
+        raise ValueError("no lines to approve")
+    return [_int_id(line) for line, _qty in ref.lines]
 
 
 def _normalize_package(row: dict[str, Any]) -> dict[str, Any]:
@@ -559,9 +660,10 @@ def _normalize_package(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_task(pages: dict[str, Any] | Sequence[dict[str, Any]], task_id: str = "") -> BatchResult:
-    """task-details page(s) → ``BatchResult``. N11's REJECT (the whole task refused) is reported as
-    status "FAILED" (final in ``BATCH_FINAL``) with the reasons on every item or, when there are no
-    items, in ``raw["reasons"]``; per-SKU FAIL becomes "FAILED"."""
+    """task-details page(s) → ``BatchResult``. ``status`` is N11's own (IN_QUEUE, PROCESSED, REJECT;
+    the last two final in ``BATCH_FINAL``). On REJECT (the whole task refused) every item that did
+    not succeed is FAILED and carries the task's reasons; without items the reasons are in
+    ``raw["reasons"]``. Per-SKU FAIL becomes "FAILED"."""
     if isinstance(pages, dict):
         pages = [pages]
     first = pages[0] if pages else {}
@@ -591,10 +693,15 @@ def parse_task(pages: dict[str, Any] | Sequence[dict[str, Any]], task_id: str = 
                 )
             )
     raw_status = str(first.get("status") or "").upper() or None
-    status = "FAILED" if raw_status == "REJECT" else raw_status
+    if raw_status == "REJECT":
+        task_reasons = [str(r) for r in first.get("reasons") or [] if r not in (None, "")]
+        for item in items:
+            if not item.ok:
+                item.status = FAILED
+                item.reasons = item.reasons or list(task_reasons) or ["N11 rejected the task"]
     return BatchResult(
         id=str(first.get("taskId") or task_id),
-        status=status,
+        status=raw_status,
         batch_type=first.get("type"),
         items=items,
         item_count=total if total is not None else (len(items) if raw_status == "PROCESSED" else None),
@@ -608,11 +715,13 @@ def parse_task(pages: dict[str, Any] | Sequence[dict[str, Any]], task_id: str = 
 
 __all__ = [
     "CANCEL_REASONS",
+    "CANCEL_REASON_IDS",
     "MAX_BATCH",
     "ORDERS_PER_MINUTE",
     "ORDER_PAGE_SIZE",
     "ORDER_STATUSES",
     "PRODUCTION_URL",
+    "SYNC_STATUSES",
     "N11Client",
     "N11Limits",
     "fleet_limits",
