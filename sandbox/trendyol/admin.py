@@ -20,6 +20,11 @@ client can never reach it by accident. Each endpoint maps onto one ``TrendyolSan
     POST   /__sandbox/clock                       {"advance": 900}
     POST   /__sandbox/approve                     {"barcodes": [...], "sellerId": "1001"}
     POST   /__sandbox/reject                      {"barcodes": [...], "reason": "...", "sellerId": ...}
+    GET    /__sandbox/orders[?sellerId=&orderNumber=] shipment packages, newest change first
+    POST   /__sandbox/orders                      {"lines": [{"barcode", "quantity", "price"?}], "status"?,
+                                                   "customer"?, "order_date"?, "last_modified"?, ...}
+    GET    /__sandbox/orders/{shipmentPackageId}
+    POST   /__sandbox/orders/{shipmentPackageId}/status   {"status": "Shipped", "force"?, "cargoTrackingNumber"?}
 """
 
 from __future__ import annotations
@@ -90,9 +95,20 @@ def _route(
         if method == "DELETE":
             sandbox.clear_faults((query.get("endpoint") or [None])[0])
             return 200, sandbox.faults.snapshot()
+    if head == "orders":
+        if not rest and method == "GET":
+            order_number = (query.get("orderNumber") or [None])[0]
+            return 200, sandbox.packages(seller_id, order_number)
+        if not rest and method == "POST":
+            return 200, sandbox.create_order(payload.pop("lines", None), seller_id, **payload)
+        if len(rest) == 1 and method == "GET":
+            pkg = sandbox.package(rest[0])
+            return (200, pkg) if pkg is not None else _error(404, f"no shipment package {rest[0]}")
+        if len(rest) == 2 and rest[1] == "status" and method == "POST":
+            return 200, sandbox.advance_package(rest[0], payload.pop("status", ""), **payload)
     if head == "config":
         if method == "GET":
-            return 200, sandbox.settings.as_dict()
+            return 200, sandbox.config()
         if method == "POST":
             return 200, sandbox.configure(**payload)
     if method == "POST":

@@ -25,6 +25,7 @@ from sandbox.common.lifecycle import wait_for_signal
 
 from .batches import BatchProcessor
 from .faults import FaultInjector, RateLimiter
+from .orders import OrderBook, OrderSettings
 from .server import SandboxHTTPServer
 from .state import Clock, Seller, Settings, Store, coerce_sellers
 
@@ -32,7 +33,7 @@ DEFAULT_PORT = 8701  # matches bridge.config DEFAULTS["sandbox"]["trendyol_port"
 
 
 class TrendyolSandbox:
-    """A local Trendyol product/catalog API on a background thread.
+    """A local Trendyol product/catalog and order API on a background thread.
 
     ``port=0`` picks a free port; ``base_url`` (ending in ``/integration``) is what a Trendyol client
     is configured with. Everything tunable at construction can be changed later with ``configure``.
@@ -56,9 +57,12 @@ class TrendyolSandbox:
         self.settings = Settings(
             batch_delay=batch_delay, rate_limit=rate_limit, rate_window=rate_window, auto_approve=auto_approve
         )
+        order_settings = OrderSettings()
+        order_settings.update(**_pop_order_settings(settings))
         self.settings.update(**settings)
         self.clock = Clock()
         self.store = Store(self.clock, seed=seed)
+        self.orders = OrderBook(self.store, self.clock, order_settings)
         self.faults = FaultInjector(seed=seed)
         self.limiter = RateLimiter()
         self.processor = BatchProcessor(self.store, self.settings)
@@ -168,11 +172,12 @@ class TrendyolSandbox:
     def state(self) -> dict[str, Any]:
         return {
             "baseUrl": self.base_url,
-            "config": self.settings.as_dict(),
+            "config": self.config(),
             "sellers": [s.seller_id for s in self.sellers],
             "clock": self.clock.ms(),
             "products": self.products(),
             "batches": self.batches(),
+            "orders": self.packages(),
             "faults": self.faults.snapshot(),
             "requestLog": self.request_log(),
         }
@@ -189,14 +194,23 @@ class TrendyolSandbox:
         self.faults.clear(endpoint)
 
     def configure(self, **settings: Any) -> dict[str, Any]:
-        """Change settings at runtime (batch_delay, rate_limit, rate_window, auto_approve, ...)."""
+        """Change settings at runtime (batch_delay, rate_limit, rate_window, auto_approve, ...;
+        the order settings of ``orders.OrderSettings``)."""
+        for key in settings:
+            if key not in self.settings.__dataclass_fields__ and key not in OrderSettings.names():
+                raise ValueError(f"unknown sandbox setting {key!r}")
+        self.orders.settings.update(**_pop_order_settings(settings))
         self.settings.update(**settings)
-        return self.settings.as_dict()
+        return self.config()
+
+    def config(self) -> dict[str, Any]:
+        return {**self.settings.as_dict(), **self.orders.settings.as_dict()}
 
     def reset(self) -> None:
-        """Forget products, batches, logs, faults, rate windows and clock offset (keeps settings)."""
+        """Forget products, batches, orders, logs, faults, rate windows and clock offset (keeps settings)."""
         self.processor.clear()
         self.store.reset()
+        self.orders.reset()
         self.faults.reset()
         self.limiter.reset()
         self.clock.reset()
@@ -266,6 +280,30 @@ class TrendyolSandbox:
             if "quantity" in fields:
                 p["stockModifiedAt"] = p["modifiedAt"]
             return copy.deepcopy(p)
+
+    # --- orders -------------------------------------------------------------------------------
+
+    def create_order(
+        self, lines: list[dict[str, Any]], seller_id: str | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        """Place an order (one package) as a customer would; see ``OrderBook.create_order``."""
+        return self.orders.create_order(self.seller(seller_id).seller_id, lines, **kw)
+
+    def packages(self, seller_id: str | None = None, order_number: str | None = None) -> list[dict[str, Any]]:
+        """Every shipment package as served (newest change first)."""
+        sid = self.seller(seller_id).seller_id if seller_id is not None else None
+        return self.orders.packages(sid, order_number)
+
+    def package(self, package_id: int | str) -> dict[str, Any] | None:
+        return self.orders.package(package_id)
+
+    def advance_package(self, package_id: int | str, status: str, **kw: Any) -> dict[str, Any]:
+        """Move a package as a carrier, customer or Trendyol would (Shipped, Delivered, Cancelled…)."""
+        return self.orders.advance(package_id, status, **kw)
+
+
+def _pop_order_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: settings.pop(k) for k in list(settings) if k in OrderSettings.names()}
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, **kwargs: Any) -> None:

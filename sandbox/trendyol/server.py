@@ -4,6 +4,8 @@ order a request meets them, fault injection, the envelope checks of write calls,
 Order per request: route (404/405) → User-Agent (403) → Basic auth and sellerId (401) → rate limit
 (429) → injected faults → JSON envelope (400) → service. Everything under ``/__sandbox/`` bypasses
 all of it (see admin.py); it is the sandbox's control surface, not part of Trendyol's contract.
+Order routes (orders.py) pass the same gateway but answer errors in the order API's
+``{"error", "message"}`` shape.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import admin, auth, errors, reference, views
+from . import admin, auth, errors, orders, reference, views
 from .batches import render_batch
 from .faults import WRITE_ENDPOINTS
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 BASE_PATH = "/integration"
 _SELLER = r"(?P<sellerId>[^/]+)"
+_PACKAGE = r"(?P<packageId>[^/]+)"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,19 @@ ROUTES: tuple[Route, ...] = (
     ),
     _route("brands", "GET", r"/product/brands"),
     _route("brands_by_name", "GET", r"/product/brands/by-name"),
+    _route(orders.STREAM, "GET", rf"/order/sellers/{_SELLER}/orders/stream"),
+    _route(orders.LIST, "GET", rf"/order/sellers/{_SELLER}/v2/orders"),
+    _route(orders.PACKAGE_STATUS, "PUT", rf"/order/sellers/{_SELLER}/shipment-packages/{_PACKAGE}"),
+    _route(
+        orders.UNSUPPLIED, "PUT", rf"/order/sellers/{_SELLER}/shipment-packages/{_PACKAGE}/items/unsupplied"
+    ),
+    _route(
+        orders.TRACKING,
+        "PUT",
+        rf"/order/sellers/{_SELLER}/shipment-packages/{_PACKAGE}/update-tracking-number",
+    ),
+    _route(orders.TEST_ORDER, "POST", r"/test/order/orders/core"),
+    _route(orders.TEST_STATUS, "PUT", rf"/test/order/sellers/{_SELLER}/shipment-packages/{_PACKAGE}/status"),
 )
 
 
@@ -117,9 +133,11 @@ class Handler(BaseHTTPRequestHandler):
     # --- plumbing -----------------------------------------------------------------------------
 
     def _send(self, status: int, body: Any) -> None:
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        # None = an empty body, as Trendyol's order actions answer 200.
+        payload = b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        if body is not None:
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
@@ -162,6 +180,8 @@ class Handler(BaseHTTPRequestHandler):
             action, status, reply = self._serve(sandbox, path, query, body, entry)
         except Reply as r:
             action, status, reply = "send", r.status, r.body
+            if entry["endpoint"] in orders.ORDER_ENDPOINTS:
+                reply = orders.order_error(reply)
         except Exception:  # a sandbox bug must look like Trendyol's own 500, not kill the thread
             entry.update(status=500, error="sandbox exception")
             sandbox.store.log_request(entry)
@@ -211,12 +231,15 @@ class Handler(BaseHTTPRequestHandler):
             )
 
         settings = sandbox.settings
-        if not sandbox.limiter.allow(
-            (seller.seller_id, route.name), settings.rate_limit, settings.rate_window, sandbox.clock.now()
-        ):
+        limit, window = sandbox.orders.rate_limit(route.name, settings.rate_limit, settings.rate_window)
+        now = sandbox.clock.now()
+        if not sandbox.limiter.allow((seller.seller_id, route.name), limit, window, now):
+            raise Reply(429, errors.too_many_requests())
+        if route.name == orders.STREAM and not sandbox.orders.stream_spacing_ok(seller.seller_id, now):
             raise Reply(429, errors.too_many_requests())
 
-        decision = sandbox.faults.decide(route.name)
+        groups = orders.fault_groups(route.name) if route.name in orders.ORDER_ENDPOINTS else ()
+        decision = sandbox.faults.decide(route.name, *groups)
         if decision.reasons:
             entry["fault"] = list(decision.reasons)
         if decision.delay > 0 and sandbox.stop_event.wait(decision.delay):
@@ -230,7 +253,9 @@ class Handler(BaseHTTPRequestHandler):
         if decision.action == "throttle":
             raise Reply(429, errors.too_many_requests())
 
-        if route.name in WRITE_ENDPOINTS:
+        if route.name in orders.ORDER_ENDPOINTS:
+            status, reply = self._order(sandbox, route.name, seller.seller_id, params, query, body, entry)
+        elif route.name in WRITE_ENDPOINTS:
             status, reply = self._write(sandbox, route.name, seller.seller_id, body, entry)
         else:
             status, reply = _read(sandbox, route.name, seller.seller_id, params, query)
@@ -238,6 +263,29 @@ class Handler(BaseHTTPRequestHandler):
             entry["responseLost"] = True
             return "drop", status, None
         return "send", status, reply
+
+    def _order(
+        self,
+        sandbox: TrendyolSandbox,
+        name: str,
+        seller_id: str,
+        params: dict[str, str],
+        query: dict[str, list[str]],
+        body: bytes,
+        entry: dict[str, Any],
+    ) -> tuple[int, Any]:
+        if name not in orders.ORDER_READS and "json" not in (self.headers.get("Content-Type") or "").lower():
+            raise Reply(
+                400,
+                orders.error_body(
+                    "invalid.content.type",
+                    "İstek gövdesi JSON formatında olmalıdır (Content-Type: application/json).",
+                ),
+            )
+        try:
+            return sandbox.orders.serve(name, seller_id, params, query, body, entry)
+        except orders.OrderError as e:
+            raise Reply(e.status, orders.error_body(e.error, e.message)) from None
 
     def _write(
         self, sandbox: TrendyolSandbox, name: str, seller_id: str, body: bytes, entry: dict[str, Any]

@@ -6,32 +6,46 @@ is production (``https://apigw.trendyol.com/integration``), stage or a local san
 Every request carries HTTP Basic ``api_key:api_secret``, ``User-Agent: "{sellerId} - {integrator}"``
 (mandatory — missing gives 403) and a JSON body. Writes are async: they return a
 ``batchRequestId`` whose per-item outcome ``batch_result`` reports (viewable for 4 hours).
+
+Orders (§1.10–1.11) are shipment packages: read through the cursor stream (≤14-day windows, last 3
+months) or the v2 page list, acted on per package (Picking, Invoiced, cannot-supply, tracking
+number). Package ids change on cannot-supply; callers key orders by orderNumber + lineId.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import requests
+from loguru import logger
 
 from workers.channels.base import (
+    ACKNOWLEDGE,
     ATTRIBUTES,
     BATCH_RESULT,
     BRANDS,
+    CANCEL,
+    CANCEL_REASONS,
     CATEGORIES,
     CREATE,
     DELETE,
     FIND,
+    ORDERS,
     PRICE_STOCK,
+    SHIP,
     UPDATE,
     BatchItem,
     BatchResult,
     Channel,
+    OrderRef,
+    Shipment,
 )
 from workers.channels.errors import (
     AuthError,
@@ -54,6 +68,34 @@ FILTER_PAGE_SIZE = 100  # max page size of the product filters
 ATTRIBUTE_VALUES_PAGE_SIZE = 1000
 
 DUPLICATE_REQUEST_MESSAGE = "15 dakika boyunca aynı isteği tekrarlı olarak atamazsınız!"
+# -- orders (marketplace-apis.md §1.10–1.11) --
+ORDER_PAGE_SIZE = 200  # max size of the stream and of the v2 list
+LIST_WINDOW_CAP = 10_000  # v2 list: no page beyond the first 10,000 packages of a filter
+MAX_PACKAGE_IDS = 50  # shipmentPackageIds per v2 call
+# The stream refuses windows over 14 days; one millisecond less keeps an inclusive window inside it.
+STREAM_WINDOW = timedelta(days=14) - timedelta(milliseconds=1)
+# The stream keeps "the last 3 months"; 89 days is inside that whatever month lengths Trendyol counts.
+STREAM_HISTORY = timedelta(days=89)
+# Order dates are documented as "GMT+3 milliseconds", which integrators read both as UTC epoch and as
+# Istanbul wall time: widen every window by 3 h on each side so neither reading loses a package.
+DATE_SLACK = timedelta(hours=3)
+# Recommended spacing of stream calls (secondary source, marketplace-apis.md §1.10); it also keeps one
+# process at ≤ 12 stream calls a minute, under the lowest tier's 30/min for package lists.
+STREAM_INTERVAL = 5.0
+# Neutral cancel reason → Trendyol cannot-supply reasonId. Trendyol has no "other": 504 (integration
+# error) is the least specific of its codes; 505 (bulk purchase) means something narrower.
+CANCEL_REASON_IDS = {
+    "out_of_stock": 500,
+    "defective": 501,
+    "wrong_price": 502,
+    "force_majeure": 506,
+    "other": 504,
+}
+UNSUPPLIED_REASON_IDS = frozenset({500, 501, 502, 504, 505, 506})
+SETTABLE_STATUSES = ("Picking", "Invoiced")  # the only statuses a seller sets
+_PAST_PICKING = frozenset({"Picking", "Invoiced", "Shipped", "AtCollectionPoint", "Delivered"})
+_PAST_INVOICED = frozenset({"Invoiced", "Shipped", "AtCollectionPoint", "Delivered"})
+
 _INTEGRATOR = re.compile(r"^[A-Za-z0-9]{1,30}$")
 _DUPLICATE = re.compile(r"15\s*dakika.*aynı\s+isteği", re.IGNORECASE | re.DOTALL)
 
@@ -135,12 +177,27 @@ class TrendyolClient(Channel):
     ``limiter`` (optional) is a shared ``workers.ratelimit.RateLimiter``; keys are
     ``trendyol:<endpoint>:<sellerId>`` (one per endpoint, as Trendyol's 50 req / 10 s rule).
     ``timeout`` is the read timeout (connect is 3.05 s); ``retry_budget`` bounds the seconds one call
-    may spend retrying transient errors before the last one is raised.
+    may spend retrying transient errors before the last one is raised. ``stream_interval`` is the
+    least time between two order-stream calls of this client (0 disables the spacing).
     """
 
     code = "trendyol"
     capabilities = frozenset(
-        {CREATE, UPDATE, DELETE, PRICE_STOCK, BATCH_RESULT, FIND, CATEGORIES, ATTRIBUTES, BRANDS}
+        {
+            CREATE,
+            UPDATE,
+            DELETE,
+            PRICE_STOCK,
+            BATCH_RESULT,
+            FIND,
+            CATEGORIES,
+            ATTRIBUTES,
+            BRANDS,
+            ORDERS,
+            ACKNOWLEDGE,
+            SHIP,
+            CANCEL,
+        }
     )
     MAX_BATCH = MAX_BATCH
 
@@ -158,6 +215,7 @@ class TrendyolClient(Channel):
         retry_budget: float = 20.0,
         breaker: Any = None,
         storefront_code: str | None = None,
+        stream_interval: float = STREAM_INTERVAL,
     ) -> None:
         seller = str(seller_id).strip()
         if not seller.isdigit():
@@ -194,6 +252,9 @@ class TrendyolClient(Channel):
             secrets=(api_key, api_secret, token),
             name="trendyol",
         )
+        self.stream_interval = max(0.0, float(stream_interval))
+        self._stream_lock = threading.Lock()
+        self._last_stream = float("-inf")
 
     def __repr__(self) -> str:  # never credentials
         return f"TrendyolClient(seller={self.seller_id}, {self.base_url})"
@@ -398,6 +459,361 @@ class TrendyolClient(Channel):
             body = body.get("brands") or body.get("content")
         return list(body or [])
 
+    # -- orders: lists ----------------------------------------------------------------------------
+
+    def stream_page(
+        self,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        statuses: Sequence[str] | None = None,
+        size: int = ORDER_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """One call of ``GET order/sellers/{id}/orders/stream``: ``{content, size, hasMore,
+        nextCursor}``. With a ``cursor`` the other arguments must be those of the call that
+        returned it (Trendyol answers 400 otherwise). Calls are spaced ``stream_interval`` apart."""
+        params: dict[str, Any] = {"size": max(1, min(int(size), ORDER_PAGE_SIZE))}
+        if statuses:
+            params["packageItemStatuses"] = ",".join(statuses)
+        if start_ms is not None:
+            params["lastModifiedStartDate"] = int(start_ms)
+        if end_ms is not None:
+            params["lastModifiedEndDate"] = int(end_ms)
+        if cursor:
+            params["nextCursor"] = cursor
+        self._space_stream()
+        body = self.http.get(
+            self._seller_path("order", "orders/stream"),
+            params=params,
+            rate_key=self._rate_key("orders-stream"),
+        )
+        if not isinstance(body, dict):
+            raise PermanentError(
+                "Trendyol answered the order stream without an object", None, "bad.stream.body"
+            )
+        return body
+
+    def iter_stream(
+        self,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        statuses: Sequence[str] | None = None,
+        *,
+        size: int = ORDER_PAGE_SIZE,
+    ) -> Iterator[dict[str, Any]]:
+        """Every package of one stream window (≤14 days; none given = Trendyol's last 14 days),
+        following ``nextCursor`` with identical filters until ``hasMore`` is false. Newest change
+        first, as Trendyol sorts."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            body = self.stream_page(
+                start_ms=start_ms, end_ms=end_ms, statuses=statuses, size=size, cursor=cursor
+            )
+            for pkg in body.get("content") or []:
+                if isinstance(pkg, dict):
+                    yield pkg
+            if not body.get("hasMore"):
+                return
+            cursor = body.get("nextCursor")
+            if not cursor or cursor in seen:
+                # Following it would loop or stop silently with packages unread; let the poll retry.
+                raise TransientError(
+                    "Trendyol's order stream reported more pages without a new nextCursor",
+                    None,
+                    "stream.cursor",
+                )
+            seen.add(cursor)
+
+    def iter_stream_span(
+        self,
+        start_ms: int,
+        end_ms: int,
+        statuses: Sequence[str] | None = None,
+        *,
+        size: int = ORDER_PAGE_SIZE,
+    ) -> Iterator[dict[str, Any]]:
+        """Every package changed in ``[start_ms, end_ms]``, any length: one stream walk per ≤14-day
+        window, newest window first. A package changed during the walk may come twice."""
+        if end_ms < start_ms:
+            raise ValueError("end_ms is before start_ms")
+        width = int(STREAM_WINDOW / timedelta(milliseconds=1))
+        window_end = int(end_ms)
+        while window_end >= start_ms:
+            window_start = max(int(start_ms), window_end - width)
+            yield from self.iter_stream(window_start, window_end, statuses, size=size)
+            window_end = window_start - 1
+
+    def list_packages_page(
+        self,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        status: str | None = None,
+        order_number: str | None = None,
+        package_ids: Sequence[int | str] | None = None,
+        order_by: str = "PackageLastModifiedDate",
+        direction: str = "ASC",
+        page: int = 0,
+        size: int = ORDER_PAGE_SIZE,
+    ) -> dict[str, Any]:
+        """One page of ``GET order/sellers/{id}/v2/orders``: ``{totalElements, totalPages, page,
+        size, content}``. Trendyol serves the last month only and no page past the first 10,000
+        packages of a filter."""
+        if order_by not in ("PackageLastModifiedDate", "CreatedDate"):
+            raise ValueError("order_by must be 'PackageLastModifiedDate' or 'CreatedDate'")
+        if direction not in ("ASC", "DESC"):
+            raise ValueError("direction must be 'ASC' or 'DESC'")
+        ids = [str(_numeric_id(i, "shipmentPackageId")) for i in package_ids or ()]
+        if len(ids) > MAX_PACKAGE_IDS:
+            raise ValueError(f"at most {MAX_PACKAGE_IDS} shipmentPackageIds per call")
+        params: dict[str, Any] = {
+            "page": int(page),
+            "size": max(1, min(int(size), ORDER_PAGE_SIZE)),
+            "orderByField": order_by,
+            "orderByDirection": direction,
+        }
+        for key, value in (("startDate", start_ms), ("endDate", end_ms)):
+            if value is not None:
+                params[key] = int(value)
+        if status:
+            params["status"] = status
+        if order_number:
+            params["orderNumber"] = str(order_number)
+        if ids:
+            params["shipmentPackageIds"] = ",".join(ids)
+        body = self.http.get(
+            self._seller_path("order", "v2/orders"), params=params, rate_key=self._rate_key("orders-list")
+        )
+        if not isinstance(body, dict):
+            raise PermanentError("Trendyol answered the order list without an object", None, "bad.list.body")
+        return body
+
+    def iter_packages(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every package of a v2 filter (``list_packages_page`` arguments), page after page. A filter
+        matching more than 10,000 packages is refused before anything is yielded: narrow the dates."""
+        filters.pop("page", None)
+        page = 0
+        while True:
+            body = self.list_packages_page(page=page, **filters)
+            total = body.get("totalElements")
+            if page == 0 and isinstance(total, int) and total > LIST_WINDOW_CAP:
+                raise PermanentError(
+                    f"{total} packages match; Trendyol serves only the first {LIST_WINDOW_CAP} — narrow the dates",
+                    None,
+                    "list.window.exceeded",
+                )
+            content = [p for p in body.get("content") or [] if isinstance(p, dict)]
+            yield from content
+            page += 1
+            total_pages = body.get("totalPages")
+            if not content or not isinstance(total_pages, int) or page >= total_pages:
+                return
+
+    def package(self, package_id: int | str) -> dict[str, Any] | None:
+        """The package with this shipmentPackageId (None if Trendyol does not list it)."""
+        wanted = _numeric_id(package_id, "shipmentPackageId")
+        body = self.list_packages_page(package_ids=[wanted], size=MAX_PACKAGE_IDS)
+        for pkg in body.get("content") or []:
+            if isinstance(pkg, dict) and str(pkg.get("shipmentPackageId")) == str(wanted):
+                return pkg
+        return None
+
+    def packages_of_order(self, order_number: str) -> list[dict[str, Any]]:
+        """Every package of one orderNumber — where the new package of a cannot-supply shows up."""
+        return list(self.iter_packages(order_number=order_number))
+
+    # -- orders: package actions (each answers an empty 200) -------------------------------------
+
+    def update_package_status(
+        self,
+        package_id: int | str,
+        status: str,
+        lines: Sequence[tuple[int | str, int]],
+        invoice_number: str | None = None,
+    ) -> None:
+        """``PUT order/sellers/{id}/shipment-packages/{packageId}``: Picking, then Invoiced (with the
+        invoice number). Trendyol accepts no other status; Invoiced before Picking is refused."""
+        if status not in SETTABLE_STATUSES:
+            raise ValueError(f"a seller sets only {' or '.join(SETTABLE_STATUSES)}, not {status!r}")
+        if status == "Invoiced" and not (invoice_number or "").strip():
+            raise ValueError("Invoiced needs the invoice number")
+        params = {"invoiceNumber": invoice_number.strip()} if status == "Invoiced" and invoice_number else {}
+        body = {"lines": _line_bodies(lines), "params": params, "status": status}
+        self.http.put(self._package_path(package_id), json=body, rate_key=self._rate_key("package-status"))
+
+    def unsupply(self, package_id: int | str, lines: Sequence[tuple[int | str, int]], reason_id: int) -> None:
+        """``PUT …/shipment-packages/{packageId}/items/unsupplied``: the seller cannot supply these
+        quantities. Trendyol cancels the package and moves what is left to a new shipmentPackageId
+        on the same orderNumber — re-read the order afterwards."""
+        if reason_id not in UNSUPPLIED_REASON_IDS:
+            raise ValueError(f"reasonId must be one of {sorted(UNSUPPLIED_REASON_IDS)}")
+        if not lines:
+            raise ValueError("no lines to cancel")
+        body = {"lines": _line_bodies(lines), "reasonId": int(reason_id)}
+        self.http.put(
+            self._package_path(package_id, "items/unsupplied"),
+            json=body,
+            rate_key=self._rate_key("unsupplied"),
+        )
+
+    def update_tracking_number(self, package_id: int | str, tracking_number: str) -> None:
+        """``PUT …/shipment-packages/{packageId}/update-tracking-number`` with the TR body
+        ``{"trackingNumber"}`` (the international v3 API takes ``cargoSenderNumber`` +
+        ``providerCode`` instead). Refused once the package is Shipped or Delivered."""
+        number = str(tracking_number or "").strip()
+        if not number:
+            raise ValueError("tracking_number is required")
+        self.http.put(
+            self._package_path(package_id, "update-tracking-number"),
+            json={"trackingNumber": number},
+            rate_key=self._rate_key("tracking"),
+        )
+
+    def invoice(self, ref: OrderRef, invoice_number: str) -> None:
+        """Move the package to Invoiced (it must be in Picking), all its lines unless ``ref.lines``."""
+        invoice_number = (invoice_number or "").strip()
+        if not invoice_number:
+            raise ValueError("invoice_number is required")
+        package_id = _ref_package(ref)
+        lines = self._ref_lines(ref, package_id)
+
+        def settled(pkg: dict[str, Any]) -> bool:
+            return pkg.get("status") in _PAST_INVOICED and (
+                pkg.get("status") != "Invoiced" or str(pkg.get("invoiceNumber") or "") == invoice_number
+            )
+
+        self._idempotent(
+            lambda: self.update_package_status(package_id, "Invoiced", lines, invoice_number),
+            package_id,
+            settled,
+        )
+
+    def _package_path(self, package_id: int | str, tail: str = "") -> str:
+        pid = _numeric_id(package_id, "shipmentPackageId")
+        return self._seller_path("order", f"shipment-packages/{pid}" + (f"/{tail}" if tail else ""))
+
+    def _space_stream(self) -> None:
+        if self.stream_interval <= 0:
+            return
+        with self._stream_lock:
+            wait = self._last_stream + self.stream_interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._last_stream = time.monotonic()
+
+    def _ref_lines(self, ref: OrderRef, package_id: int) -> list[tuple[int, int]]:
+        """``ref.lines``, or every still-open line of the package when the ref names none."""
+        if ref.lines:
+            return [(_numeric_id(line, "lineId"), int(qty)) for line, qty in ref.lines]
+        pkg = self.package(package_id)
+        if pkg is None:
+            raise NotFoundError(f"Trendyol lists no shipment package {package_id}", None, "package.not.found")
+        return [
+            (_numeric_id(line.get("lineId"), "lineId"), int(line.get("quantity") or 0))
+            for line in pkg.get("lines") or []
+            if isinstance(line, dict)
+            and line.get("orderLineItemStatusName") not in ("Cancelled", "UnSupplied")
+        ]
+
+    def _idempotent(
+        self, send: Callable[[], None], package_id: int, settled: Callable[[dict[str, Any]], bool]
+    ) -> None:
+        """Send an action; if Trendyol refuses it, read the package and accept the refusal when the
+        package already shows the action's effect. A retry after a lost response is refused by
+        Trendyol for that very reason, and must not surface as a failure."""
+        try:
+            send()
+        except (AuthError, NotFoundError):
+            raise
+        except PermanentError:
+            try:
+                pkg = self.package(package_id)
+            except ChannelError:
+                pkg = None
+            if pkg is not None and settled(pkg):
+                logger.bind(marketplace="trendyol").info(
+                    "trendyol package {} already shows the requested change; refusal ignored", package_id
+                )
+                return
+            raise
+
+    # -- orders: the neutral interface ------------------------------------------------------------
+
+    def orders_changed_since(
+        self, since: datetime, until: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every shipment package changed in ``[since, until]`` (until: now), widened by 3 h on both
+        sides (the GMT+3 ambiguity) and walked through the stream in ≤14-day windows. Trendyol keeps
+        3 months: an older ``since`` is raised to that horizon (logged). Packages may repeat."""
+        now = datetime.now(UTC)
+        since_utc = _utc(since)
+        until_utc = _utc(until) if until is not None else now
+        if until_utc < since_utc:
+            raise ValueError("until is before since")
+        start = since_utc - DATE_SLACK
+        end = until_utc + DATE_SLACK
+        horizon = now - STREAM_HISTORY
+        if start < horizon:
+            logger.bind(marketplace="trendyol").warning(
+                "trendyol keeps orders for 3 months; reading from {} instead of {}",
+                horizon.isoformat(),
+                start.isoformat(),
+            )
+            start = horizon
+        if end < start:
+            return
+        yield from self.iter_stream_span(_epoch_ms(start), _epoch_ms(end))
+
+    def acknowledge_order(self, ref: OrderRef) -> None:
+        """Picking for ``ref.lines`` (all open lines of the package when none are given). A package
+        already in Picking or later counts as acknowledged."""
+        package_id = _ref_package(ref)
+        lines = self._ref_lines(ref, package_id)
+        self._idempotent(
+            lambda: self.update_package_status(package_id, "Picking", lines),
+            package_id,
+            lambda pkg: pkg.get("status") in _PAST_PICKING,
+        )
+
+    def ship_order(self, ref: OrderRef, shipment: Shipment) -> None:
+        """Report the tracking number (update-tracking-number). Only for parcels sent under the
+        seller's own carrier agreement: Trendyol-contracted carriers assign their own
+        ``cargoTrackingNumber`` (in the package from the start) and move it to Shipped themselves,
+        and Trendyol marks this TR call "Kullanım Dışı". Carrier and tracking URL have no field in
+        the TR body and are not sent."""
+        package_id = _ref_package(ref)
+        number = str(shipment.tracking_number or "").strip()
+        self._idempotent(
+            lambda: self.update_tracking_number(package_id, number),
+            package_id,
+            lambda pkg: str(pkg.get("cargoTrackingNumber") or "") == number,
+        )
+
+    def cancel_order_lines(self, ref: OrderRef, reason: str = "out_of_stock") -> None:
+        """Cannot-supply ``ref.lines`` with the reasonId of ``reason`` (``CANCEL_REASON_IDS``). The
+        package gets a new shipmentPackageId for what is left; the next order read shows it."""
+        if reason not in CANCEL_REASONS:
+            raise ValueError(f"reason must be one of {', '.join(CANCEL_REASONS)}")
+        if not ref.lines:
+            raise ValueError("no lines to cancel: a Trendyol cancel names its lines")
+        package_id = _ref_package(ref)
+        lines = [(_numeric_id(line, "lineId"), int(qty)) for line, qty in ref.lines]
+        wanted = {line for line, _qty in lines}
+
+        def settled(pkg: dict[str, Any]) -> bool:
+            unsupplied = {
+                _numeric_id(line.get("lineId"), "lineId")
+                for line in pkg.get("lines") or []
+                if isinstance(line, dict) and line.get("orderLineItemStatusName") == "UnSupplied"
+            }
+            return wanted <= unsupplied
+
+        self._idempotent(
+            lambda: self.unsupply(package_id, lines, CANCEL_REASON_IDS[reason]), package_id, settled
+        )
+
     # -- Channel ------------------------------------------------------------------------------
 
     def create_listings(self, items: Sequence[dict[str, Any]]) -> str:
@@ -480,17 +896,58 @@ def _unapproved_entries(product: dict[str, Any]) -> list[dict[str, Any]]:
     return [product]
 
 
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _epoch_ms(value: datetime) -> int:
+    return int(_utc(value).timestamp() * 1000)
+
+
+def _numeric_id(value: Any, name: str) -> int:
+    """Trendyol's package and line ids are numbers; anything else is a caller's mistake."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric, not {value!r}") from None
+    if number < 0:
+        raise ValueError(f"{name} must not be negative")
+    return number
+
+
+def _ref_package(ref: OrderRef) -> int:
+    if ref.package_id in (None, ""):
+        raise ValueError("Trendyol acts on shipment packages: the OrderRef needs package_id")
+    return _numeric_id(ref.package_id, "shipmentPackageId")
+
+
+def _line_bodies(lines: Sequence[tuple[int | str, int]]) -> list[dict[str, int]]:
+    out = []
+    for line_id, quantity in lines:
+        qty = int(quantity)
+        if qty < 1:
+            raise ValueError(f"line {line_id}: quantity must be at least 1")
+        out.append({"lineId": _numeric_id(line_id, "lineId"), "quantity": qty})
+    return out
+
+
 def _chunks(seq: list[str], size: int) -> Iterable[list[str]]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
 
 
 __all__ = [
+    "CANCEL_REASON_IDS",
+    "DATE_SLACK",
     "DUPLICATE_REQUEST_MESSAGE",
     "MAX_BATCH",
     "MAX_FILTER_BARCODES",
+    "ORDER_PAGE_SIZE",
     "PRODUCTION_URL",
     "STAGE_URL",
+    "STREAM_HISTORY",
+    "STREAM_INTERVAL",
+    "STREAM_WINDOW",
     "BatchItem",
     "BatchNotFound",
     "BatchResult",
