@@ -113,6 +113,49 @@ def cmd_parked(args) -> int:
     return parked_command(_cfg(args), args.action, args.ids, queue=args.queue, reason=args.reason)
 
 
+def cmd_categories(args) -> int:
+    import redis
+
+    from bridge import channels
+    from workers.categories import CategoryCatalog
+    from workers.channels.errors import ChannelError
+    from workers.clients import build_client
+
+    cfg = _cfg(args)
+    db = from_config(cfg)
+    account = channels.get(db, args.channel, args.account)
+    if account is None:
+        print(f"no marketplace account {args.channel}/{args.account} in {db.prefix}kervan_channel", file=sys.stderr)
+        return 2
+    # Short socket timeouts: a hung Redis should cost seconds, then the catalog works without it.
+    r = redis.Redis.from_url(cfg.get("redis", "url"), socket_connect_timeout=2, socket_timeout=5)
+    try:
+        client = build_client(cfg, account)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    try:
+        catalog = CategoryCatalog.for_account(db, r, cfg.get("redis", "prefix"), account, client, args.ttl)
+        if args.attributes:
+            attrs = catalog.attributes(args.attributes, refresh=args.refresh)
+            required = sum(1 for a in attrs if a["required"])
+            print(f"{account.code}/{account.account}: {len(attrs)} attributes ({required} required) of category "
+                  f"{args.attributes} synced (from {catalog.last_source})")
+        else:
+            cats = catalog.tree(refresh=args.refresh)
+            leaves = sum(1 for c in cats if c["leaf"])
+            print(f"{account.code}/{account.account}: {len(cats)} categories ({leaves} leaves) synced "
+                  f"(from {catalog.last_source})")
+    except (ChannelError, ValueError, TimeoutError) as exc:
+        print(f"{account.code}/{account.account}: categories not synced: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+        r.close()
+        db.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kervan", description="OpenCart ↔ marketplaces bridge: the worker fleet")
     p.add_argument("--config", help="INI file (default: $KERVAN_CONFIG, ./kervan.ini, /etc/kervan/kervan.ini)")
@@ -136,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-delay", type=float, default=0.2)
     s.set_defaults(fn=cmd_sandbox)
 
-    d = sub.add_parser("demo", help="fresh demo store → relay → workers → sandbox Trendyol, end to end")
+    d = sub.add_parser("demo", help="fresh demo store → relay → catalog workers → four sandbox marketplaces, end to end")
     d.add_argument("--keep", action="store_true", help="keep the demo database afterwards")
     d.add_argument("--products", type=int, default=0, help="only the first N demo products (0 = all)")
     d.add_argument("--log-dir", help="where the processes' logs go (default ./demo-logs)")
@@ -148,6 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-service-restarts", action="store_true")
     c.set_defaults(fn=cmd_chaos)
     sub.add_parser("check", help="check that MariaDB, RabbitMQ and Redis answer").set_defaults(fn=cmd_check)
+
+    cg = sub.add_parser("categories", help="download a channel's category tree (or one category's attributes)"
+                        " into Redis and the kervan_category tables")
+    cg.add_argument("--channel", required=True, help="marketplace code: trendyol, hepsiburada, n11, amazon")
+    cg.add_argument("--account", default="default")
+    cg.add_argument("--attributes", metavar="CATEGORY_ID", help="sync this category's attributes instead")
+    cg.add_argument("--refresh", action="store_true", help="download even if the cached copy is fresh")
+    cg.add_argument("--ttl", type=int, default=24 * 3600, help="seconds a download stays fresh (default 1 day)")
+    cg.set_defaults(fn=cmd_categories)
 
     pk = sub.add_parser("parked", help="list, replay or discard parked messages")
     pk.add_argument("action", choices=["list", "replay", "discard"])

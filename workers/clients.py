@@ -5,19 +5,22 @@ its JSON settings):
 
 - trendyol: ``base_url``, ``seller_id``; credentials ``api_key``, ``api_secret``, optional
   ``integrator`` (default "Kervan").
-- hepsiburada: ``settings.base_urls`` ``{catalog, listing, oms}`` or else ``base_url`` as one root
-  (the sandbox's layout); ``seller_id`` is the merchant id; credentials ``username``, ``password``
-  and ``user_agent`` (the registered integrator name; settings may hold it instead).
+- hepsiburada: ``settings.base_urls`` ``{catalog, listing, oms}``; else a ``base_url`` on one of
+  HB's production or SIT hosts selects that environment's three hosts; else ``base_url`` is one
+  root (the sandbox's layout). ``seller_id`` is the merchant id; credentials ``username``,
+  ``password`` and ``user_agent`` (the registered integrator name; settings may hold it instead).
 - n11: ``base_url``; credentials ``app_key``, ``app_secret``, optional ``integrator``.
 - amazon: ``base_url`` is the SP-API endpoint, ``seller_id``; credentials ``client_id``,
-  ``client_secret``, ``refresh_token``; settings ``marketplace_ids`` (or ``marketplace_id``),
-  optional ``lwa_url``, ``carrier_codes``, ``issue_locale``.
+  ``client_secret``, ``refresh_token``; settings ``marketplace_ids`` (or ``marketplace_id``; the
+  admin's channel form stores it among the credentials, which is read last), optional ``lwa_url``,
+  ``carrier_codes``, ``issue_locale``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 import redis
 
@@ -53,6 +56,20 @@ def _trendyol(cfg: Any, account: ChannelAccount, breaker: Any) -> Channel:
     )
 
 
+def _hepsiburada_urls(account: ChannelAccount) -> Any:
+    from workers.channels.hepsiburada import PRODUCTION_URLS, SIT_URLS
+
+    if account.settings.get("base_urls"):
+        return account.settings["base_urls"]
+    # The admin's channel form has one base URL; on a real HB host it names the environment,
+    # whose three hosts (catalog, listing, OMS) differ by more than a path.
+    host = urlparse(account.base_url).hostname
+    for urls in (PRODUCTION_URLS, SIT_URLS):
+        if host in {urlparse(u).hostname for u in urls.values()}:
+            return urls
+    return account.base_url
+
+
 def _hepsiburada(cfg: Any, account: ChannelAccount, breaker: Any) -> Channel:
     from workers.channels.hepsiburada import RATE_LIMITS, HepsiburadaClient
     from workers.ratelimit import RateLimiter
@@ -68,7 +85,7 @@ def _hepsiburada(cfg: Any, account: ChannelAccount, breaker: Any) -> Channel:
     if not user_agent:
         raise ValueError(f"{account!r}: credentials lack 'user_agent' (the registered integrator name)")
     return HepsiburadaClient(
-        settings.get("base_urls") or account.base_url, account.seller_id,
+        _hepsiburada_urls(account), account.seller_id,
         _need(creds, "username", account), _need(creds, "password", account), user_agent,
         limiter=limiter, breaker=breaker,
     )
@@ -90,7 +107,7 @@ def _amazon(cfg: Any, account: ChannelAccount, breaker: Any) -> Channel:
 
     r, prefix = _redis(cfg)
     creds, settings = account.credentials, account.settings
-    mids = settings.get("marketplace_ids") or [settings.get("marketplace_id")]
+    mids = settings.get("marketplace_ids") or [settings.get("marketplace_id") or creds.get("marketplace_id")]
     extra: dict[str, Any] = {}
     if settings.get("carrier_codes"):
         extra["carrier_codes"] = settings["carrier_codes"]

@@ -23,24 +23,61 @@ final class InstallTest extends TestCase {
 		}
 
 		$installer = new Installer($this->db, DB_PREFIX);
-		$this->assertSame(['0001'], $installer->migrate(DIR_EXTENSION . 'kervan/system/sql/', DB_DATABASE));
+		$files = self::migrationFiles();
+		$this->assertSame(array_keys($files), $installer->migrate(DIR_EXTENSION . 'kervan/system/sql/', DB_DATABASE), 'every file, in order');
 		$this->assertSame([], $installer->migrate(DIR_EXTENSION . 'kervan/system/sql/', DB_DATABASE), 'second run applies nothing');
 
-		$row = $this->db->query("SELECT * FROM `" . DB_PREFIX . "kervan_migration`")->row;
-		$this->assertSame('0001', $row['version']);
-		$this->assertSame('core', $row['name']);
-		$this->assertSame(hash_file('sha256', KERVAN_ROOT . '/schema/migrations/0001_core.sql'), $row['checksum']);
+		$rows = $this->db->query("SELECT * FROM `" . DB_PREFIX . "kervan_migration` ORDER BY `version`")->rows;
+		$this->assertSame(array_keys($files), array_column($rows, 'version'));
+		$this->assertSame('core', $rows[0]['name']);
+		$this->assertSame('categories', $rows[1]['name']);
+
+		foreach ($rows as $row) {
+			$this->assertSame(hash_file('sha256', $files[$row['version']]), $row['checksum']);
+		}
+
 		$this->assertContains('oc_kervan_outbox', $this->tables());
 		$this->assertContains('oc_kervan_heartbeat', $this->tables());
+		$this->assertContains('oc_kervan_category', $this->tables());
+		$this->assertContains('oc_kervan_category_attribute', $this->tables());
+
 		// The statement splitter agrees with bridge/migrate.py: one CREATE per table.
-		$sql = file_get_contents(KERVAN_ROOT . '/schema/migrations/0001_core.sql');
-		$this->assertCount(substr_count($sql, 'CREATE TABLE'), Installer::splitStatements($sql));
+		foreach ($files as $file) {
+			$sql = file_get_contents($file);
+			$this->assertCount(substr_count($sql, 'CREATE TABLE'), Installer::splitStatements($sql), basename($file));
+		}
 	}
 
 	public function testAMigrationAppliedByPythonIsNotReapplied(): void {
 		$this->db->query("DELETE FROM `" . DB_PREFIX . "kervan_migration`");
-		$this->db->query("INSERT INTO `" . DB_PREFIX . "kervan_migration` SET `version` = '0001', `name` = 'core', `checksum` = '" . hash_file('sha256', KERVAN_ROOT . '/schema/migrations/0001_core.sql') . "'");
+
+		foreach (self::migrationFiles() as $version => $file) {
+			$this->db->query("INSERT INTO `" . DB_PREFIX . "kervan_migration` SET `version` = '" . $version . "', `name` = '" . substr(basename($file, '.sql'), 5) . "', `checksum` = '" . hash_file('sha256', $file) . "'");
+		}
+
 		$this->assertSame([], (new Installer($this->db, DB_PREFIX))->migrate(DIR_EXTENSION . 'kervan/system/sql/', DB_DATABASE));
+	}
+
+	public function testOnlyTheMissingMigrationsAreApplied(): void {
+		$this->db->query("DROP TABLE IF EXISTS `" . DB_PREFIX . "kervan_category`");
+		$this->db->query("DROP TABLE IF EXISTS `" . DB_PREFIX . "kervan_category_attribute`");
+		$this->db->query("DELETE FROM `" . DB_PREFIX . "kervan_migration` WHERE `version` > '0001'");
+		$this->assertSame(array_slice(array_keys(self::migrationFiles()), 1), (new Installer($this->db, DB_PREFIX))->migrate(DIR_EXTENSION . 'kervan/system/sql/', DB_DATABASE));
+		$this->assertContains('oc_kervan_category', $this->tables());
+		$this->assertContains('oc_kervan_category_attribute', $this->tables());
+	}
+
+	/** version => path of every schema/migrations/NNNN_name.sql, in order. */
+	private static function migrationFiles(): array {
+		$out = [];
+
+		foreach (glob(KERVAN_ROOT . '/schema/migrations/*.sql') as $file) {
+			$out[substr(basename($file), 0, 4)] = $file;
+		}
+
+		ksort($out);
+
+		return $out;
 	}
 
 	/** @return array<string, array{string}> */

@@ -63,6 +63,8 @@ final class PagesTest extends TestCase {
 			}
 
 			$this->assertStringContainsString('user_token=tok3n', html_entity_decode($url), $page . ': ' . $url);
+			// A link escaped twice (`&amp;amp;`) reaches the browser as `&amp;user_token=`: the token is lost.
+			$this->assertStringNotContainsString('&amp;', html_entity_decode($url), $page . ' double-escaped: ' . $url);
 		}
 
 		if (in_array($page, ['dashboard', 'listing', 'channel', 'mapping', 'order', 'parked', 'supplier'], true)) {

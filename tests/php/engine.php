@@ -131,7 +131,10 @@ namespace Kervan\Test {
 				$args = http_build_query($args);
 			}
 
-			return 'http://shop.test/admin/index.php?route=' . $route . ($args !== '' ? '&' . $args : '');
+			$url = 'http://shop.test/admin/index.php?route=' . $route . ($args !== '' ? '&' . $args : '');
+
+			// As OpenCart 4 does: HTML-ready `&amp;` unless asked for a link for JavaScript.
+			return $js ? $url : str_replace('&', '&amp;', $url);
 		}
 	}
 

@@ -25,7 +25,8 @@ abstract class Page extends \Opencart\System\Engine\Controller {
 		return 'user_token=' . (string)($this->session->data['user_token'] ?? '');
 	}
 
-	/** A link to this page (or another page), with user_token and URL-encoded extra args. */
+	/** A link to this page (or another page), with user_token and URL-encoded extra args. Plain `&`
+	 *  (OpenCart's link() answers `&amp;` by default): the templates escape every value themselves. */
 	protected function link(string $method = '', array $args = [], string $page = ''): string {
 		$route = $page !== '' ? 'extension/kervan/marketplace/' . $page . ($method !== '' ? $this->sep() . $method : '') : $this->route($method);
 		$query = $this->token();
@@ -36,7 +37,7 @@ abstract class Page extends \Opencart\System\Engine\Controller {
 			}
 		}
 
-		return $this->url->link($route, $query);
+		return $this->url->link($route, $query, true);
 	}
 
 	protected function repo(): Repo {
@@ -110,7 +111,7 @@ abstract class Page extends \Opencart\System\Engine\Controller {
 		}
 
 		$data['breadcrumbs'] = [
-			['text' => $this->language->get('text_home'), 'href' => $this->url->link('common/dashboard', $this->token())],
+			['text' => $this->language->get('text_home'), 'href' => $this->url->link('common/dashboard', $this->token(), true)],
 			['text' => $this->language->get('text_marketplaces'), 'href' => $this->link('', [], 'dashboard')],
 			['text' => $this->language->get('heading_title'), 'href' => $this->link()],
 		];

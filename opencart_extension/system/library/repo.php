@@ -235,8 +235,14 @@ class Repo {
 			default     => '',
 		};
 		$name = $join ? "d.`name`" : "''";
+		// A category mapping shows the marketplace's path, or NULL when the downloaded list lacks it.
+		$remote = $kind === 'category' ? "rc.`path`" : "NULL";
 
-		return $this->db->query("SELECT m.`mapping_id`, m.`local_id`, m.`remote_id`, m.`extra`, m.`updated_at`, " . $name . " AS `local_name` FROM `" . $this->p . "kervan_mapping` m" . $join . " WHERE m.`channel_id` = '" . $channel_id . "' AND m.`kind` = '" . $this->e($kind) . "' ORDER BY m.`mapping_id`" . self::limit($start, $limit))->rows;
+		if ($kind === 'category') {
+			$join .= " LEFT JOIN `" . $this->p . "kervan_category` rc ON (rc.`channel_id` = m.`channel_id` AND rc.`remote_id` = m.`remote_id`)";
+		}
+
+		return $this->db->query("SELECT m.`mapping_id`, m.`local_id`, m.`remote_id`, m.`extra`, m.`updated_at`, " . $name . " AS `local_name`, " . $remote . " AS `remote_path` FROM `" . $this->p . "kervan_mapping` m" . $join . " WHERE m.`channel_id` = '" . $channel_id . "' AND m.`kind` = '" . $this->e($kind) . "' ORDER BY m.`mapping_id`" . self::limit($start, $limit))->rows;
 	}
 
 	public function saveMapping(int $channel_id, string $kind, string $local_id, string $remote_id, array $extra): void {
@@ -259,6 +265,82 @@ class Repo {
 			'attribute' => $this->db->query("SELECT `attribute_id` AS `id`, `name` FROM `" . $this->p . "attribute_description` WHERE `language_id` = '" . $language_id . "' ORDER BY `name` LIMIT 1000")->rows,
 			default     => [],
 		};
+	}
+
+	// --- marketplace categories (downloaded by `kervan categories`, see workers/categories.py) ------
+	/** Leaf categories of a channel (only leaves take products), for the mapping page's picker. */
+	public function countRemoteCategories(int $channel_id): int {
+		return (int)$this->db->query("SELECT COUNT(*) AS `n` FROM `" . $this->p . "kervan_category` WHERE `channel_id` = '" . $channel_id . "' AND `leaf` = '1'")->row['n'];
+	}
+
+	/**
+	 * Leaf categories whose path contains every word of $search, or whose id is $search; ordered by
+	 * path, at most $limit. The collation ignores case and most accents (s = ş, g = ğ) but not the
+	 * dotted/dotless i, so any i, ı, I or İ matches one character: "kadin elbise" finds
+	 * "Giyim > Kadın > Elbise".
+	 */
+	public function remoteCategories(int $channel_id, string $search = '', int $limit = 50): array {
+		$where = "`channel_id` = '" . $channel_id . "' AND `leaf` = '1'";
+		$search = trim($search);
+
+		if ($search !== '') {
+			$words = [];
+
+			foreach (preg_split('/\s+/u', $search) ?: [] as $word) {
+				if ($word !== '' && $word !== '>') {
+					$like = str_replace(['i', 'ı', 'I', 'İ'], '_', addcslashes($word, '%_\\'));
+					$words[] = "`path` LIKE '%" . $this->e($like) . "%'";
+				}
+			}
+
+			$where .= " AND (`remote_id` = '" . $this->e($search) . "'" . ($words ? " OR (" . implode(" AND ", $words) . ")" : "") . ")";
+		}
+
+		return $this->db->query("SELECT `remote_id`, `name`, `path` FROM `" . $this->p . "kervan_category` WHERE " . $where . " ORDER BY `path`, `remote_id` LIMIT " . max(1, min(1000, $limit)))->rows;
+	}
+
+	/** One downloaded category ([] when the channel's list does not have it). */
+	public function remoteCategory(int $channel_id, string $remote_id): array {
+		$row = $this->db->query("SELECT `remote_id`, `name`, `path`, `leaf`, `fetched_at` FROM `" . $this->p . "kervan_category` WHERE `channel_id` = '" . $channel_id . "' AND `remote_id` = '" . $this->e($remote_id) . "'")->row;
+
+		return $row ?: [];
+	}
+
+	/**
+	 * Downloaded attributes of categories, in the marketplace's order: remote category id =>
+	 * [[attribute_id, name, required, allow_custom, values (names, at most $max_values), value_count]].
+	 */
+	public function categoryAttributes(int $channel_id, array $category_remote_ids, bool $required_only = false, int $max_values = 20): array {
+		$ids = array_values(array_unique(array_filter(array_map('strval', $category_remote_ids), fn ($id) => $id !== '')));
+
+		if (!$ids) {
+			return [];
+		}
+
+		$in = implode(',', array_map(fn ($id) => "'" . $this->e($id) . "'", array_slice($ids, 0, 500)));
+		$rows = $this->db->query("SELECT `category_remote_id`, `attribute_id`, `name`, `required`, `allow_custom`, `values_json` FROM `" . $this->p . "kervan_category_attribute` WHERE `channel_id` = '" . $channel_id . "' AND `category_remote_id` IN (" . $in . ")" . ($required_only ? " AND `required` = '1'" : "") . " ORDER BY `category_remote_id`, `sort_order`, `attribute_id` LIMIT 5000")->rows;
+		$out = [];
+
+		foreach ($rows as $row) {
+			$values = json_decode((string)$row['values_json'], true);
+			$values = is_array($values) ? $values : [];
+			$names = [];
+
+			foreach (array_slice($values, 0, max(0, $max_values)) as $value) {
+				$names[] = is_array($value) ? (string)($value['name'] ?? '') : (string)$value;
+			}
+
+			$out[$row['category_remote_id']][] = [
+				'attribute_id' => $row['attribute_id'],
+				'name'         => $row['name'],
+				'required'     => (bool)$row['required'],
+				'allow_custom' => (bool)$row['allow_custom'],
+				'values'       => $names,
+				'value_count'  => count($values),
+			];
+		}
+
+		return $out;
 	}
 
 	// --- orders --------------------------------------------------------------------------------

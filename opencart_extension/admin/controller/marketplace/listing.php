@@ -39,13 +39,13 @@ class Listing extends \Opencart\System\Library\Extension\Kervan\Page {
 		$data['channels'] = $repo->channelOptions();
 		$data['categories'] = $repo->categories($this->languageId());
 		$data['statuses'] = Repo::LISTING_STATUSES;
-		$data['action'] = $this->url->link($this->route(), '');
+		$data['action'] = $this->url->link($this->route(), '', true);
 		$data['route'] = $this->route();
 		$data['resync'] = $this->link('resync');
 		$data['list_category'] = $this->link('category');
 
 		foreach ($data['listings'] as &$row) {
-			$row['product_href'] = $this->url->link('catalog/product' . $this->sep() . 'form', $this->token() . '&product_id=' . (int)$row['product_id']);
+			$row['product_href'] = $this->url->link('catalog/product' . $this->sep() . 'form', $this->token() . '&product_id=' . (int)$row['product_id'], true);
 		}
 
 		unset($row);

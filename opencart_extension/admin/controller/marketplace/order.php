@@ -19,7 +19,7 @@ class Order extends \Opencart\System\Library\Extension\Kervan\Page {
 		foreach ($repo->getOrderLinks($channel_id, $this->languageId(), ($page - 1) * $this->limit(), $this->limit()) as $row) {
 			$row['customer'] = trim((string)$row['firstname'] . ' ' . (string)$row['lastname']);
 			$row['total'] = $row['total'] !== null ? $this->currency->format((float)$row['total'], (string)($row['currency_code'] ?: $this->config->get('config_currency'))) : '';
-			$row['order_href'] = $this->url->link('sale/order' . $this->sep() . 'info', $this->token() . '&order_id=' . (int)$row['order_id']);
+			$row['order_href'] = $this->url->link('sale/order' . $this->sep() . 'info', $this->token() . '&order_id=' . (int)$row['order_id'], true);
 			$data['orders'][] = $row;
 		}
 

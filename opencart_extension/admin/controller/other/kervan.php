@@ -17,14 +17,14 @@ class Kervan extends \Opencart\System\Engine\Controller {
 		$token = 'user_token=' . $this->session->data['user_token'];
 
 		$data['breadcrumbs'] = [
-			['text' => $this->language->get('text_home'), 'href' => $this->url->link('common/dashboard', $token)],
-			['text' => $this->language->get('text_extension'), 'href' => $this->url->link('marketplace/extension', $token . '&type=other')],
-			['text' => $this->language->get('heading_title'), 'href' => $this->url->link('extension/kervan/other/kervan', $token)],
+			['text' => $this->language->get('text_home'), 'href' => $this->url->link('common/dashboard', $token, true)],
+			['text' => $this->language->get('text_extension'), 'href' => $this->url->link('marketplace/extension', $token . '&type=other', true)],
+			['text' => $this->language->get('heading_title'), 'href' => $this->url->link('extension/kervan/other/kervan', $token, true)],
 		];
 
-		$data['save'] = $this->url->link('extension/kervan/other/kervan' . $this->sep() . 'save', $token);
-		$data['back'] = $this->url->link('marketplace/extension', $token . '&type=other');
-		$data['dashboard'] = $this->url->link('extension/kervan/marketplace/dashboard', $token);
+		$data['save'] = $this->url->link('extension/kervan/other/kervan' . $this->sep() . 'save', $token, true);
+		$data['back'] = $this->url->link('marketplace/extension', $token . '&type=other', true);
+		$data['dashboard'] = $this->url->link('extension/kervan/marketplace/dashboard', $token, true);
 
 		$data['other_kervan_status'] = (int)$this->config->get('other_kervan_status');
 		$data['kervan_uninstall_delete_data'] = (int)$this->config->get('kervan_uninstall_delete_data');
