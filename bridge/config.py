@@ -43,6 +43,13 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "heartbeat_interval": "5",
         "batch_poll_interval": "2",
     },
+    "orders": {
+        # Seconds between order polls of the orders worker (until the scheduler sends the polls),
+        # the overlap each poll re-reads before the last one, and how far back the first poll looks.
+        "poll_interval": "60",
+        "overlap": "600",
+        "first_days": "7",
+    },
     "breaker": {
         # Consecutive transient failures (network, 5xx) that open an account's breaker, and the
         # seconds it stays open before a trial call.

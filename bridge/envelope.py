@@ -23,6 +23,7 @@ KNOWN_TYPES = {
     "order.created",
     "order.status_changed",
     "cmd.resync",
+    "cmd.poll_orders",
     "cmd.replay",
     "cmd.channel_pause",
     "cmd.channel_resume",

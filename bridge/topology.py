@@ -31,7 +31,10 @@ CONTROL_BINDINGS = ("cmd.replay", "cmd.channel_pause.*", "cmd.channel_resume.*")
 # they are built; a queue is declared only for roles that exist, because an unconsumed queue
 # with overflow=reject-publish would eventually refuse the relay's publishes.
 ROLES: dict[str, tuple[str, ...]] = {
-    "catalog": ("product.saved", "product.deleted", "cmd.resync.{channel}"),
+    # Stock moved by an order (a marketplace's or the storefront's) reaches every channel's listing.
+    "catalog": ("product.saved", "product.deleted", "stock.changed", "order.created", "order.status_changed",
+                "cmd.resync.{channel}"),
+    "orders": ("cmd.poll_orders.{channel}",),
 }
 
 

@@ -130,6 +130,15 @@ class Catalog:
             for pid in ids:
                 self.sync(int(pid), event.id)
             return
+        if event.type in ("order.created", "order.status_changed"):
+            # A storefront order (or an admin status change) moved stock: resend its products.
+            rows = self.db.query(
+                "SELECT DISTINCT product_id FROM {p}order_product WHERE order_id = %s AND product_id > 0"
+                " UNION SELECT DISTINCT master_id FROM {p}order_product WHERE order_id = %s AND master_id > 0",
+                (int(event.payload.get("order_id") or event.aggregate_id),) * 2)
+            for r in rows:
+                self.sync(int(r["product_id"]), event.id)
+            return
         product_id = int(event.payload.get("product_id") or event.aggregate_id)
         if event.type == "product.deleted":
             self.delete(product_id, event.id)
