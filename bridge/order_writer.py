@@ -278,9 +278,13 @@ class OrderWriter:
                                               "title": title[:255], "value": _q(value / rate), "sort_order": sort})
 
         result = WriteResult(order_id=order_id, created=True, flags=sorted(set(flags)))
-        cur.execute("UPDATE {p}kervan_order_link SET order_id = %s, flags = %s WHERE channel_id = %s"
+        ref = {"order_id": order.order_number,
+               "package_id": order.remote_id if order.remote_id != order.order_number else None,
+               "lines": [[line.remote_line_id, line.quantity] for line in order.lines]}
+        cur.execute("UPDATE {p}kervan_order_link SET order_id = %s, flags = %s, ref = %s WHERE channel_id = %s"
                     " AND remote_order_id = %s",
-                    (order_id, ",".join(result.flags) or None, self.channel_id, order.remote_id))
+                    (order_id, ",".join(result.flags) or None, json.dumps(ref, ensure_ascii=False), self.channel_id,
+                     order.remote_id))
         self._set_status(cur, order_id, 0, self.statuses[order.state], order, result)
         return result
 

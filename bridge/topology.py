@@ -34,7 +34,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     # Stock moved by an order (a marketplace's or the storefront's) reaches every channel's listing.
     "catalog": ("product.saved", "product.deleted", "stock.changed", "order.created", "order.status_changed",
                 "cmd.resync.{channel}"),
-    "orders": ("cmd.poll_orders.{channel}",),
+    "orders": ("cmd.poll_orders.{channel}", "order.status_changed"),
 }
 
 

@@ -8,3 +8,10 @@ CREATE TABLE IF NOT EXISTS `{prefix}kervan_cursor` (
   `updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
   PRIMARY KEY (`channel_id`, `name`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- What the marketplace needs to act on an imported order (OrderRef: order number, package id,
+-- remote line ids and quantities), and whether its shipment was reported back.
+ALTER TABLE `{prefix}kervan_order_link`
+  ADD COLUMN IF NOT EXISTS `ref` TEXT NULL,
+  ADD COLUMN IF NOT EXISTS `tracking_number` VARCHAR(128) NULL,
+  ADD COLUMN IF NOT EXISTS `shipped_at` TIMESTAMP(6) NULL;
