@@ -4,7 +4,7 @@ Where each code finds what it needs (``credentials`` is the account's JSON crede
 its JSON settings):
 
 - trendyol: ``base_url``, ``seller_id``; credentials ``api_key``, ``api_secret``, optional
-  ``integrator`` (default "Kervan").
+  ``integrator`` (default "Kervan"); settings ``stream_interval`` (seconds between order-stream calls, default 5).
 - hepsiburada: ``settings.base_urls`` ``{catalog, listing, oms}``; else a ``base_url`` on one of
   HB's production or SIT hosts selects that environment's three hosts; else ``base_url`` is one
   root (the sandbox's layout). ``seller_id`` is the merchant id; credentials ``username``,
@@ -53,6 +53,9 @@ def _trendyol(cfg: Any, account: ChannelAccount, breaker: Any) -> Channel:
     return TrendyolClient(
         account.base_url, account.seller_id, _need(creds, "api_key", account), _need(creds, "api_secret", account),
         creds.get("integrator") or "Kervan", limiter=limiter, breaker=breaker,
+        # Trendyol asks for ≥ 5 s between order-stream calls; a sandbox account may set less.
+        **({"stream_interval": float(account.settings["stream_interval"])}
+           if "stream_interval" in account.settings else {}),
     )
 
 
