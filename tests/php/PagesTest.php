@@ -41,6 +41,18 @@ final class PagesTest extends TestCase {
 		return array_combine(self::PAGES, array_map(fn ($p) => [$p], self::PAGES));
 	}
 
+	public function testOrderFlagsAreSaidInWordsAndShipmentsShown(): void {
+		$channel = $this->addChannel('trendyol', 'Trendyol');
+		$this->db->query("INSERT INTO `" . DB_PREFIX . "kervan_order_link` SET `channel_id` = '" . $channel . "', `remote_order_id` = 'PKG-1', `order_id` = 1, `remote_status` = 'Shipped', `flags` = 'unknown_sku,ship_failed: Paket <b>bulunamadı</b>', `tracking_number` = 'YK123456789', `shipped_at` = NOW()");
+		$this->page('order')->index();
+		$html = $this->registry->get('response')->getOutput();
+
+		$this->assertStringContainsString('A product on this order is not in OpenCart', $html);
+		$this->assertStringContainsString('The marketplace refused the shipment: Paket &lt;b&gt;bulunamadı&lt;/b&gt;', $html);
+		$this->assertStringNotContainsString('unknown_sku', $html);
+		$this->assertStringContainsString('YK123456789', $html);
+	}
+
 	/** @dataProvider pages */
 	public function testPageRendersEscapedWithTokenLinks(string $page): void {
 		$channel = $this->seedHostile();

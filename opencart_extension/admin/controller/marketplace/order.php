@@ -19,6 +19,14 @@ class Order extends \Opencart\System\Library\Extension\Kervan\Page {
 		foreach ($repo->getOrderLinks($channel_id, $this->languageId(), ($page - 1) * $this->limit(), $this->limit()) as $row) {
 			$row['customer'] = trim((string)$row['firstname'] . ' ' . (string)$row['lastname']);
 			$row['total'] = $row['total'] !== null ? $this->currency->format((float)$row['total'], (string)($row['currency_code'] ?: $this->config->get('config_currency'))) : '';
+			// Flags are codes ("unknown_sku", "ship_failed: <the marketplace's words>"): say them in words.
+			$row['flags_text'] = [];
+
+			foreach (array_filter(explode(',', (string)$row['flags'])) as $flag) {
+				[$code, $detail] = array_pad(explode(':', $flag, 2), 2, '');
+				$row['flags_text'][] = $this->language->get('flag_' . trim($code)) . ($detail !== '' ? ': ' . trim($detail) : '');
+			}
+
 			$row['order_href'] = $this->url->link('sale/order' . $this->sep() . 'info', $this->token() . '&order_id=' . (int)$row['order_id'], true);
 			$data['orders'][] = $row;
 		}
