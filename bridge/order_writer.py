@@ -142,6 +142,14 @@ class OrderWriter:
         return self.db.run_in_transaction(lambda cur: self._apply(cur, order))
 
     def _apply(self, cur: Any, order: m.MarketOrder) -> WriteResult:
+        if not [line for line in order.lines if line.state != m.CANCELLED] and order.state != m.CANCELLED:
+            # A status-only document (e.g. a Hepsiburada delivery feed row) of an order we have not
+            # seen with its lines: nothing to create; the order comes with its lines later.
+            cur.execute("SELECT order_link_id, order_id, remote_status, flags, ref FROM {p}kervan_order_link"
+                        " WHERE channel_id = %s AND remote_order_id = %s FOR UPDATE",
+                        (self.channel_id, order.remote_id))
+            link = cur.fetchone()
+            return self._update(cur, order, link) if link else WriteResult(order_id=0)
         cur.execute(
             "INSERT IGNORE INTO {p}kervan_order_link (channel_id, remote_order_id, order_id, remote_status)"
             " VALUES (%s, %s, 0, %s)",
@@ -150,7 +158,7 @@ class OrderWriter:
         if cur.rowcount == 1:
             return self._create(cur, order)
         cur.execute(
-            "SELECT order_link_id, order_id, remote_status, flags FROM {p}kervan_order_link"
+            "SELECT order_link_id, order_id, remote_status, flags, ref FROM {p}kervan_order_link"
             " WHERE channel_id = %s AND remote_order_id = %s FOR UPDATE",
             (self.channel_id, order.remote_id),
         )
@@ -215,7 +223,9 @@ class OrderWriter:
         rate = Decimal(str(currency["value"])) if currency and currency["value"] else Decimal(1)
 
         lines, sub_total, taxes = [], Decimal(0), {}
-        for line in order.lines:
+        # Lines already cancelled when the order is first seen were never sold: not written.
+        live = [line for line in order.lines if line.state != m.CANCELLED]
+        for line in live:
             vat = line.vat_rate
             net_unit = line.unit_price / (1 + vat / 100)
             tax_unit = line.unit_price - net_unit
@@ -226,8 +236,9 @@ class OrderWriter:
             sub_total += net_unit * line.quantity
             taxes[vat] = taxes.get(vat, Decimal(0)) + tax_unit * line.quantity
         shipping = order.shipping
-        total = order.total if order.total is not None else order.lines_total + shipping
-        if abs((order.lines_total + shipping) - total) > Decimal("0.01"):
+        live_total = sum((line.unit_price * line.quantity for line in live), Decimal(0))
+        total = order.total if order.total is not None else live_total + shipping
+        if abs((live_total + shipping) - total) > Decimal("0.01"):
             # The marketplace's total differs from its own lines (a discount it funds, say): the
             # marketplace's figure is what the merchant is paid, so it is kept and flagged.
             flags.append(FLAG_TOTAL_MISMATCH)
@@ -278,15 +289,20 @@ class OrderWriter:
                                               "title": title[:255], "value": _q(value / rate), "sort_order": sort})
 
         result = WriteResult(order_id=order_id, created=True, flags=sorted(set(flags)))
-        ref = {"order_id": order.order_number,
-               "package_id": order.remote_id if order.remote_id != order.order_number else None,
-               "lines": [[line.remote_line_id, line.quantity] for line in order.lines]}
+        ref = self._ref(order)
         cur.execute("UPDATE {p}kervan_order_link SET order_id = %s, flags = %s, ref = %s WHERE channel_id = %s"
                     " AND remote_order_id = %s",
                     (order_id, ",".join(result.flags) or None, json.dumps(ref, ensure_ascii=False), self.channel_id,
                      order.remote_id))
         self._set_status(cur, order_id, 0, self.statuses[order.state], order, result)
         return result
+
+    @staticmethod
+    def _ref(order: m.MarketOrder) -> dict[str, Any]:
+        """What a later action on the marketplace needs (an ``OrderRef``)."""
+        package = order.package_id or (order.remote_id if order.remote_id != order.order_number else None)
+        return {"order_id": order.order_number, "package_id": package,
+                "lines": [[line.remote_line_id, line.quantity] for line in order.lines if line.state != m.CANCELLED]}
 
     def _existing_columns(self, table: str) -> set[str]:
         key = f"*{table}"
@@ -308,6 +324,12 @@ class OrderWriter:
     def _update(self, cur: Any, order: m.MarketOrder, link: dict[str, Any]) -> WriteResult:
         order_id = int(link["order_id"])
         result = WriteResult(order_id=order_id, flags=[f for f in (link["flags"] or "").split(",") if f])
+        if order.lines and order.package_id:
+            # Hepsiburada names the package only once the order is packaged.
+            ref = self._ref(order)
+            if json.loads(link.get("ref") or "{}").get("package_id") != ref["package_id"]:
+                cur.execute("UPDATE {p}kervan_order_link SET ref = %s WHERE order_link_id = %s",
+                            (json.dumps(ref, ensure_ascii=False), link["order_link_id"]))
         if link["remote_status"] == order.remote_status[:64]:
             return result
         cur.execute("SELECT order_status_id FROM {p}order WHERE order_id = %s FOR UPDATE", (order_id,))

@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("relay", help="publish the outbox to RabbitMQ (leader-elected)").set_defaults(fn=cmd_relay)
 
     w = sub.add_parser("worker", help="run a worker role for one channel")
-    w.add_argument("role", choices=["catalog"])
+    w.add_argument("role", choices=["catalog", "orders"])
     w.add_argument("--channel", required=True)
     w.set_defaults(fn=cmd_worker)
 

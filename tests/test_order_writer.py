@@ -30,7 +30,7 @@ def addr(**kw) -> m.Address:
 def order(remote_id: str = "PKG-1", state: str = m.CREATED, status: str = "Created", currency: str = "USD",
           lines: tuple[m.OrderLine, ...] | None = None, shipping: Decimal = Decimal("0"),
           total: Decimal | None = None) -> m.MarketOrder:
-    lines = lines or (
+    lines = lines if lines is not None else (
         m.OrderLine("L1", "product 11", "iPhone", 2, Decimal("120.00"), Decimal(20)),  # model of product 40
         m.OrderLine("L2", "Product 3", "Canon EOS 5D", 1, Decimal("110.00"), Decimal(10), variant="Renk: Kırmızı"),
     )
@@ -191,3 +191,24 @@ def test_a_listing_sku_resolves_to_its_product(store41):
     line = m.OrderLine("L1", "BC-43", "MacBook", 1, Decimal("600"), Decimal(20))
     OrderWriter(store41, cid, "trendyol").apply(order(lines=(line,)))
     assert store41.one("SELECT product_id FROM {p}order_product")["product_id"] == 43
+
+
+def test_lines_cancelled_before_the_first_import_are_not_sold(store41):
+    cid = account(store41)
+    before = {40: qty(store41, 40), 30: qty(store41, 30)}
+    lines = (
+        m.OrderLine("L1", "product 11", "iPhone", 2, Decimal("120.00"), Decimal(20)),
+        m.OrderLine("L2", "Product 3", "Canon EOS 5D", 1, Decimal("110.00"), Decimal(10), state=m.CANCELLED),
+    )
+    OrderWriter(store41, cid, "trendyol").apply(order(lines=lines, total=Decimal("240.00")))
+    assert [r["product_id"] for r in store41.query("SELECT product_id FROM {p}order_product")] == [40]
+    assert qty(store41, 40) == before[40] - 2 and qty(store41, 30) == before[30]
+    assert store41.one("SELECT flags FROM {p}kervan_order_link")["flags"] is None  # total = live lines
+
+
+def test_a_status_only_document_of_an_unseen_order_creates_nothing(store41):
+    cid = account(store41)
+    res = OrderWriter(store41, cid, "hepsiburada").apply(order(remote_id="HB-9", state=m.DELIVERED,
+                                                               status="Delivered", lines=()))
+    assert res.order_id == 0 and not res.created
+    assert orders(store41) == [] and store41.one("SELECT COUNT(*) AS n FROM {p}kervan_order_link")["n"] == 0

@@ -27,6 +27,23 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
         heartbeat=cfg.getint("amqp", "heartbeat"),
         heartbeat_interval=cfg.getfloat("worker", "heartbeat_interval"),
     )
+    if role == "orders":
+        from workers.clients import build_client
+        from workers.orders.importer import OrderImporter
+
+        breaker = make_breaker(cfg.get("redis", "url"), cfg.get("redis", "prefix"), account.code, account.account,
+                               fail_max=cfg.getint("breaker", "fail_max"),
+                               reset_timeout=cfg.getfloat("breaker", "reset_timeout"))
+        importer = OrderImporter(db, account, build_client(cfg, account, breaker),
+                                 overlap=cfg.getfloat("orders", "overlap"),
+                                 first_days=cfg.getfloat("orders", "first_days"))
+        # Until the scheduler sends cmd.poll_orders, the worker polls on its own clock too; a
+        # standby process polling as well is harmless (imports are exactly-once).
+        poll = functools.partial(importer.poll_loop, cfg.getfloat("orders", "poll_interval"))
+        poll.__name__ = "order-poller"  # type: ignore[attr-defined]
+        return Worker(db, settings, importer, topology, role=role, channel=channel, background=[poll],
+                      paused=lambda: bool(getattr(channels.get(db, channel), "paused", False))
+                      or blocks_consumers(breaker))
     if role == "catalog":
         from workers.catalog import handler_for
         from workers.channels.errors import BatchNotFound

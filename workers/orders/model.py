@@ -72,6 +72,9 @@ class MarketOrder:
     total: Decimal | None = None  # the marketplace's own order total (gross); None: sum of lines + shipping
     carrier: str = ""
     tracking_number: str = ""
+    # The unit the marketplace ships, where that is not ``remote_id`` (Hepsiburada's package number,
+    # known once the order is packaged): what a shipment report names.
+    package_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property

@@ -1,0 +1,116 @@
+"""The orders role: read what changed on a marketplace since the last poll and write it into
+OpenCart exactly once.
+
+A poll asks the channel client for every order changed in ``[cursor − overlap, now]`` (each
+client walks its marketplace's pagination and windows), maps the documents to ``MarketOrder``
+(``workers.mappers.orders``) and hands each to the ``OrderWriter``. The cursor moves to the poll's
+start only when every order of the poll was written, so an order that failed is read again next
+time; importing the same order twice is harmless. Any number of pollers may run at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from loguru import logger
+
+from bridge.channels import ChannelAccount
+from bridge.db import Database
+from bridge.envelope import Event
+from bridge.order_writer import OrderWriter
+from workers.channels.base import Channel
+from workers.mappers.orders import orders_from
+from workers.orders.shipments import ShipmentReporter
+
+CURSOR = "orders"
+LABELS = {"trendyol": "Trendyol", "hepsiburada": "Hepsiburada", "n11": "N11", "amazon": "Amazon"}
+
+
+@dataclass
+class PollSummary:
+    seen: int = 0
+    created: int = 0
+    updated: int = 0
+    flagged: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+class OrderImporter:
+    def __init__(self, db: Database, account: ChannelAccount, client: Channel, *, overlap: float = 600.0,
+                 first_days: float = 7.0) -> None:
+        self.db = db
+        self.account = account
+        self.client = client
+        self.overlap = timedelta(seconds=overlap)
+        self.first = timedelta(days=first_days)
+        self.writer = OrderWriter(db, account.channel_id, account.code, account.settings,
+                                  label=LABELS.get(account.code))
+        self._lock = threading.Lock()  # one poll at a time per process; other processes may overlap
+        self.shipments = ShipmentReporter(db, account, client)
+
+    def cursor(self) -> datetime | None:
+        row = self.db.one("SELECT value FROM {p}kervan_cursor WHERE channel_id = %s AND name = %s",
+                          (self.account.channel_id, CURSOR))
+        return row["value"].replace(tzinfo=UTC) if row else None
+
+    def _advance(self, to: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO {p}kervan_cursor (channel_id, name, value) VALUES (%s, %s, %s)"
+            " ON DUPLICATE KEY UPDATE value = GREATEST(value, VALUES(value))",
+            (self.account.channel_id, CURSOR, to.astimezone(UTC).replace(tzinfo=None)))
+
+    def poll(self) -> PollSummary:
+        with self._lock:
+            return self._poll()
+
+    def _poll(self) -> PollSummary:
+        started = datetime.now(UTC)
+        last = self.cursor()
+        since = (last - self.overlap) if last else started - self.first
+        fetch_items = getattr(self.client, "order_items", None) if self.account.code == "amazon" else None
+        docs = list(self.client.orders_changed_since(since, started))
+        summary = PollSummary(seen=len(docs))
+        for order in orders_from(self.account.code, docs, fetch_items=fetch_items):
+            try:
+                result = self.writer.apply(order)
+            except Exception as exc:  # noqa: BLE001 - the others still go in; this one is read again
+                summary.failed.append(order.remote_id)
+                logger.error("{} order {} not imported: {}", self.account.code, order.remote_id, exc)
+                continue
+            summary.created += result.created
+            summary.updated += (not result.created) and result.status_changed
+            summary.flagged += bool(result.created and result.flags)
+        if not summary.failed:
+            self._advance(started)
+        if summary.created or summary.updated or summary.failed:
+            logger.info("{} orders: {} read, {} new, {} changed, {} flagged, {} failed", self.account.code,
+                        summary.seen, summary.created, summary.updated, summary.flagged, len(summary.failed))
+        return summary
+
+    # -- as a worker handler ------------------------------------------------------------------
+    def handle(self, event: Event) -> None:
+        """``cmd.poll_orders`` (from the scheduler or the admin's "fetch orders now"), or an
+        OpenCart order's status change (a shipment to report back)."""
+        if event.type == "order.status_changed":
+            self.shipments.on_status_changed(int(event.payload.get("order_id") or event.aggregate_id))
+            return
+        self.poll()
+
+    def poll_loop(self, interval: float, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.poll()
+            except Exception as exc:  # noqa: BLE001 - the marketplace or the database may be down
+                logger.warning("{} order poll failed: {}", self.account.code, exc)
+                self.db.reset()
+            stop.wait(interval)
+
+
+def poll_command(channel: str, **payload: Any) -> Event:
+    return Event("cmd.poll_orders", "channel", channel, {"channel": channel, **payload})
+
+
+__all__ = ["OrderImporter", "PollSummary", "poll_command"]
