@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sandbox.common.lifecycle import wait_for_signal
+from sandbox.common.orderfaker import OrderGenerator, generator_args, generator_options
 from sandbox.trendyol.faults import FaultInjector
 
 from . import reference
@@ -87,6 +88,7 @@ class AmazonSandbox:
         sellers: Iterable[Seller] | None = None,
         orders: int = 0,
         seed: int | None = None,
+        order_generator: Mapping[str, Any] | None = None,
         **settings: Any,
     ) -> None:
         self.host = host
@@ -98,6 +100,18 @@ class AmazonSandbox:
         self.service = Service(self.sellers, self.settings, self.clock, seed)
         self.faults = FaultInjector(seed=seed)
         self.processor = FeedProcessor(self.service)
+        # Orders of the first seller on Amazon.com.tr; settings of orderfaker.GeneratorSettings.
+        self.order_generator = OrderGenerator(
+            offers=lambda: self.service.offers(self.sellers[0].seller_id),
+            place=lambda order: self.service.place(self.sellers[0].seller_id, order),
+            cancel=self.service.customer_cancel,
+            advance=self.service.auto_step,
+            lock=self.service.lock,
+            now=self.clock.now,
+            seed=seed,
+            name="amazon-sandbox",
+            settings=order_generator,
+        )
         self.stop_event = threading.Event()
         self._initial_orders = orders
         if orders:
@@ -121,10 +135,12 @@ class AmazonSandbox:
             daemon=True,
         )
         self._thread.start()
+        self.order_generator.start()
         return self
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.order_generator.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -192,6 +208,7 @@ class AmazonSandbox:
             "listings": self.products(),
             "feeds": self.feeds(),
             "orders": self.orders(),
+            "orderGenerator": self.order_generator.status(),
             "faults": self.faults.snapshot(),
             "requestLog": self.request_log(),
         }
@@ -214,8 +231,10 @@ class AmazonSandbox:
         return self.settings.as_dict()
 
     def reset(self) -> None:
-        """Forget tokens, listings, feeds, orders, logs, faults, buckets and clock offset."""
+        """Forget tokens, listings, feeds, orders, logs, faults, buckets and clock offset (the order
+        generator keeps its settings)."""
         self.service.reset()
+        self.order_generator.reset()
         self.faults.reset()
         self.clock.reset()
         if self._initial_orders:
@@ -239,6 +258,17 @@ class AmazonSandbox:
 
     def add_order(self, purchased: float, updated: float | None = None, **kw: Any) -> str:
         return self.service.add_order(purchased, updated, **kw)
+
+    def generate_orders(self, count: int) -> list[str]:
+        """``count`` realistic Amazon.com.tr orders of the first seller now (Unshipped, MFN, with
+        buyer and shipping address), from its listings with an offer and stock (fewer when the
+        stock runs out); their AmazonOrderIds. getOrders shows them once 2 minutes old."""
+        return self.order_generator.generate(count)
+
+    def configure_order_generator(self, **settings: Any) -> dict[str, Any]:
+        """rate_per_minute (background orders, 0 = off), cancel_share, advance_share,
+        cancel_after, advance_after (seconds or [min, max]); returns the generator's status."""
+        return self.order_generator.configure(**settings)
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, **kwargs: Any) -> None:
@@ -266,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=0, help="orders to seed over the last 10 days")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--no-rate-limits", action="store_true", help="disable the token buckets")
+    generator_options(parser)
     args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
     serve(
         host=args.host,
@@ -275,5 +306,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         orders=args.orders,
         seed=args.seed,
         rate_limits_enabled=not args.no_rate_limits,
+        order_generator=generator_args(args),
     )
     return 0

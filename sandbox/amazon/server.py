@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from sandbox.common.orderfaker import handle_generate
+
 from .service import ApiError, error_list, quota_exceeded
 
 if TYPE_CHECKING:
@@ -359,7 +361,10 @@ def admin(
     sandbox: AmazonSandbox, method: str, path: str, query: dict[str, list[str]], body: bytes
 ) -> tuple[int, Any]:
     """``/__sandbox/`` — health, state, listings, feeds, orders, requests, faults, config, reset,
-    clock, expire-tokens, orders seeding. No auth, no limits, no faults."""
+    clock, expire-tokens, orders seeding (``POST orders {"count", "days"}``: plain orders over
+    the last days) and generation (``GET|POST orders/generate``: realistic orders from the
+    listings, ``{"count"}`` and/or generator settings, see ``orderfaker.handle_generate``).
+    No auth, no limits, no faults."""
     parts = [p for p in path.split("/") if p][1:]
     try:
         payload = json.loads(body.decode("utf-8")) if body.strip() else {}
@@ -369,6 +374,16 @@ def admin(
         return 400, {"error": "body must be a JSON object"}
     head = parts[0] if parts else ""
     try:
+        if parts == ["orders", "generate"]:
+            if method == "GET":
+                return 200, sandbox.order_generator.status()
+            if method == "POST":
+                return 200, handle_generate(
+                    payload,
+                    sandbox.generate_orders,
+                    sandbox.configure_order_generator,
+                    sandbox.order_generator.status,
+                )
         if method == "GET":
             if head == "health":
                 return 200, {"ok": True, "baseUrl": sandbox.base_url, "lwaUrl": sandbox.lwa_url}

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sandbox.common.orderfaker import FakeOrder, Offer
+
 from . import reference, schema
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -1226,16 +1228,28 @@ class Service:
         sku: str = "SKU-1",
         quantity: int = 1,
         amount: str = "100.00",
+        items: list[dict[str, Any]] | None = None,
+        buyer: dict[str, Any] | None = None,
+        shipping_address: dict[str, Any] | None = None,
+        decrement_stock: bool = True,
     ) -> str:
+        """One order; ``items`` ``[{sku, quantity, amount (the line's total), tax?, title?}]``
+        replaces the single ``sku``/``quantity``/``amount`` line. ``buyer`` is ``BuyerInfo`` and
+        ``shipping_address`` an ``Address`` of ordersV0 (served while the status allows it). A
+        merchant-fulfilled order takes its quantities from the listings' DEFAULT availability."""
         with self.lock:
             order_id = (
                 f"{self.rng.randint(100, 999)}-{self.rng.randint(0, 9999999):07d}-"
                 f"{self.rng.randint(0, 9999999):07d}"
             )
             currency = reference.MARKETPLACES[marketplace_id]["currency"]
-            shipped = quantity if status == "Shipped" else 0
+            seller = seller_id or self.sellers[0].seller_id
+            lines = items or [{"sku": sku, "quantity": quantity, "amount": amount}]
+            ordered = sum(int(line["quantity"]) for line in lines)
+            total = sum(float(line["amount"]) for line in lines)
+            shipped = ordered if status == "Shipped" else 0
             self.orders[order_id] = {
-                "seller": seller_id or self.sellers[0].seller_id,
+                "seller": seller,
                 "order": {
                     "AmazonOrderId": order_id,
                     "PurchaseDate": iso(purchased),
@@ -1244,9 +1258,9 @@ class Service:
                     "FulfillmentChannel": fulfillment_channel,
                     "SalesChannel": reference.MARKETPLACES[marketplace_id]["name"],
                     "ShipServiceLevel": "Std TR Dom",
-                    "OrderTotal": {"CurrencyCode": currency, "Amount": amount},
+                    "OrderTotal": {"CurrencyCode": currency, "Amount": f"{total:.2f}"},
                     "NumberOfItemsShipped": shipped,
-                    "NumberOfItemsUnshipped": quantity - shipped,
+                    "NumberOfItemsUnshipped": ordered - shipped,
                     "PaymentMethod": "Other",
                     "PaymentMethodDetails": ["Standard"],
                     "MarketplaceId": marketplace_id,
@@ -1266,22 +1280,175 @@ class Service:
                 },
                 "items": [
                     {
-                        "ASIN": _asin(sku),
-                        "SellerSKU": sku,
+                        "ASIN": _asin(line["sku"]),
+                        "SellerSKU": line["sku"],
                         "OrderItemId": f"{self.rng.randint(0, 10**14 - 1):014d}",
-                        "Title": f"Item {sku}",
-                        "QuantityOrdered": quantity,
-                        "QuantityShipped": shipped,
-                        "ItemPrice": {"CurrencyCode": currency, "Amount": amount},
-                        "ItemTax": {"CurrencyCode": currency, "Amount": "0.00"},
+                        "Title": line.get("title") or f"Item {line['sku']}",
+                        "QuantityOrdered": int(line["quantity"]),
+                        "QuantityShipped": int(line["quantity"]) if status == "Shipped" else 0,
+                        "ItemPrice": {"CurrencyCode": currency, "Amount": f"{float(line['amount']):.2f}"},
+                        "ItemTax": {"CurrencyCode": currency, "Amount": f"{float(line.get('tax') or 0):.2f}"},
                         "PromotionDiscount": {"CurrencyCode": currency, "Amount": "0.00"},
                         "IsGift": "false",
                         "ConditionId": "New",
                         "IsTransparency": False,
                     }
+                    for line in lines
                 ],
             }
+            rec = self.orders[order_id]
+            if buyer:
+                rec["order"]["BuyerInfo"] = copy.deepcopy(buyer)
+            if shipping_address:
+                rec["address"] = copy.deepcopy(shipping_address)
+                _show_address(rec)
+            if decrement_stock and fulfillment_channel == "MFN":
+                for line in lines:
+                    self._take_stock(seller, line["sku"], int(line["quantity"]))
             return order_id
+
+    def _take_stock(self, seller_id: str, sku: str, quantity: int) -> None:
+        item = self.listings.get((seller_id, sku))
+        if item is None:
+            return
+        for fa in item["attributes"].get("fulfillment_availability") or []:
+            if fa.get("fulfillment_channel_code") == "DEFAULT" and isinstance(fa.get("quantity"), int):
+                fa["quantity"] = max(0, fa["quantity"] - quantity)
+                item["lastUpdatedDate"] = iso(self.clock.now())
+
+    def _ship_items(self, rec: dict[str, Any], lines: list[tuple[str, int]], detail: dict[str, Any]) -> None:
+        """Ship ``(orderItemId, quantity)`` of an order (checked by the caller): confirmShipment,
+        or the seller confirming in Seller Central."""
+        items = {i["OrderItemId"]: i for i in rec["items"]}
+        for item_id, quantity in lines:
+            items[item_id]["QuantityShipped"] += quantity
+        order = rec["order"]
+        shipped = sum(i["QuantityShipped"] for i in rec["items"])
+        ordered = sum(i["QuantityOrdered"] for i in rec["items"])
+        order["NumberOfItemsShipped"] = shipped
+        order["NumberOfItemsUnshipped"] = ordered - shipped
+        order["OrderStatus"] = "Shipped" if shipped == ordered else "PartiallyShipped"
+        order["LastUpdateDate"] = iso(self.clock.now())
+        rec.setdefault("shipments", []).append(copy.deepcopy(detail))
+        _show_address(rec)
+
+    # --- order generator hooks (sandbox/common/orderfaker.py) ----------------------------------------
+
+    def offers(self, seller_id: str, marketplace_id: str = reference.TR) -> list[Offer]:
+        """Listings a customer on ``marketplace_id`` can buy now (an offer in its currency and
+        DEFAULT availability > 0), with their ``color``/``size`` values."""
+        currency = reference.MARKETPLACES[marketplace_id]["currency"]
+        with self.lock:
+            out = []
+            for (sid, sku), item in self.listings.items():
+                if sid != seller_id or marketplace_id not in item["marketplaceIds"]:
+                    continue
+                attrs = item["attributes"]
+                price = _offer_price(attrs, marketplace_id, currency)
+                stock = _default_quantity(attrs)
+                if not price or not stock:
+                    continue
+                names = attrs.get("item_name") or [{}]
+                title = (
+                    next((n.get("value") for n in names if n.get("marketplace_id") == marketplace_id), None)
+                    or names[0].get("value")
+                    or sku
+                )
+                variant = tuple(
+                    (name, str(attrs[name][0]["value"]))
+                    for name in ("color", "size")
+                    if attrs.get(name) and isinstance(attrs[name][0], dict) and attrs[name][0].get("value")
+                )
+                out.append(Offer(sku, str(title), price, stock, variant))
+            return out
+
+    def place(self, seller_id: str, order: FakeOrder, marketplace_id: str = reference.TR) -> str:
+        """A generated merchant-fulfilled order, Unshipped (paid) with its items; its id."""
+        c, a = order.customer, order.customer.address
+        with self.lock:
+            items = []
+            for line in order.lines:
+                amount = round(line.offer.price * line.quantity, 2)
+                variant = ", ".join(v for _n, v in line.offer.variant)
+                items.append(
+                    {
+                        "sku": line.offer.key,
+                        "quantity": line.quantity,
+                        "amount": amount,
+                        "tax": round(amount * 20 / 120, 2),  # TR prices include 20% KDV
+                        "title": f"{line.offer.title} ({variant})" if variant else line.offer.title,
+                    }
+                )
+            alias = "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(15))
+            now = self.clock.now()
+            return self.add_order(
+                now,
+                marketplace_id=marketplace_id,
+                seller_id=seller_id,
+                items=items,
+                buyer={"BuyerEmail": f"{alias}@marketplace.amazon.com.tr", "BuyerName": c.full_name},
+                shipping_address={
+                    "Name": c.full_name,
+                    "AddressLine1": a.line1,
+                    "District": a.neighbourhood,
+                    "City": a.district,
+                    "StateOrRegion": a.province,
+                    "PostalCode": a.postcode,
+                    "CountryCode": a.country_code,
+                    "Phone": c.phone_e164,
+                    "AddressType": "Residential",
+                },
+            )
+
+    def customer_cancel(self, order_id: str) -> bool:
+        """The buyer cancels an order not shipped yet (Pending or Unshipped); False otherwise."""
+        with self.lock:
+            rec = self.orders[order_id]
+            order = rec["order"]
+            if order["OrderStatus"] not in ("Pending", "Unshipped"):
+                return False
+            order["OrderStatus"] = "Canceled"
+            order["NumberOfItemsUnshipped"] = 0
+            order["LastUpdateDate"] = iso(self.clock.now())
+            for item in rec["items"]:
+                item["BuyerRequestedCancel"] = {
+                    "IsBuyerRequestedCancel": "true",
+                    "BuyerCancelReason": "Müşteri siparişten vazgeçti",
+                }
+            _show_address(rec)
+            return True
+
+    def auto_step(self, order_id: str) -> bool | None:
+        """One step outside the integration: Amazon authorises the payment (Pending → Unshipped),
+        then the seller confirms the shipment in Seller Central (→ Shipped, the last step)."""
+        with self.lock:
+            rec = self.orders[order_id]
+            order = rec["order"]
+            if order["OrderStatus"] == "Pending":
+                order["OrderStatus"] = "Unshipped"
+                order["LastUpdateDate"] = iso(self.clock.now())
+                _show_address(rec)
+                return True
+            if (
+                order["OrderStatus"] not in ("Unshipped", "PartiallyShipped")
+                or order["FulfillmentChannel"] != "MFN"
+            ):
+                return None
+            left = [
+                (i["OrderItemId"], i["QuantityOrdered"] - i["QuantityShipped"])
+                for i in rec["items"]
+                if i["QuantityOrdered"] > i["QuantityShipped"]
+            ]
+            detail = {
+                "packageReferenceId": str(len(rec.get("shipments", [])) + 1),
+                "carrierCode": "Other",
+                "carrierName": "Yurtiçi Kargo",
+                "trackingNumber": f"YK{self.rng.randint(10**11, 10**12 - 1)}",
+                "shipDate": iso(self.clock.now()),
+                "orderItems": [{"orderItemId": i, "quantity": q} for i, q in left],
+            }
+            self._ship_items(rec, left, detail)
+            return False
 
     def get_orders(self, seller: Seller, query: dict[str, list[str]]) -> tuple[int, Any]:
         """``GET /orders/v0/orders`` with the documented filter rules and NextToken paging."""
@@ -1562,15 +1729,9 @@ class Service:
                     raise invalid(f"Invalid orderItemId {line['orderItemId']}.")
                 if not 0 < line["quantity"] <= item["QuantityOrdered"] - item["QuantityShipped"]:
                     raise invalid(f"Invalid quantity for orderItemId {line['orderItemId']}.")
-            for line in detail["orderItems"]:
-                items[line["orderItemId"]]["QuantityShipped"] += line["quantity"]
-            shipped = sum(i["QuantityShipped"] for i in rec["items"])
-            ordered = sum(i["QuantityOrdered"] for i in rec["items"])
-            order["NumberOfItemsShipped"] = shipped
-            order["NumberOfItemsUnshipped"] = ordered - shipped
-            order["OrderStatus"] = "Shipped" if shipped == ordered else "PartiallyShipped"
-            order["LastUpdateDate"] = iso(self.clock.now())
-            rec.setdefault("shipments", []).append(copy.deepcopy(detail))
+            self._ship_items(
+                rec, [(line["orderItemId"], line["quantity"]) for line in detail["orderItems"]], detail
+            )
             return 204, None
 
     # --- helpers for the control surface -----------------------------------------------------------
@@ -1597,6 +1758,42 @@ class Service:
     def orders_snapshot(self) -> list[dict[str, Any]]:
         with self.lock:
             return [copy.deepcopy(r["order"]) for r in self.orders.values()]
+
+
+ADDRESS_STATUSES = ("Unshipped", "PartiallyShipped", "Shipped", "InvoiceUnconfirmed")
+
+
+def _show_address(rec: dict[str, Any]) -> None:
+    # ordersV0: "ShippingAddress is only available for orders with the following status values:
+    # Unshipped, PartiallyShipped, Shipped and InvoiceUnconfirmed".
+    order = rec["order"]
+    if rec.get("address") and order["OrderStatus"] in ADDRESS_STATUSES:
+        order["ShippingAddress"] = copy.deepcopy(rec["address"])
+    else:
+        order.pop("ShippingAddress", None)
+
+
+def _offer_price(attrs: dict[str, Any], marketplace_id: str, currency: str) -> float | None:
+    for po in attrs.get("purchasable_offer") or []:
+        if po.get("marketplace_id") not in (None, marketplace_id) or po.get("currency") not in (
+            None,
+            currency,
+        ):
+            continue
+        try:
+            value = float(po["our_price"][0]["schedule"][0]["value_with_tax"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue
+        if value > 0:
+            return value
+    return None
+
+
+def _default_quantity(attrs: dict[str, Any]) -> int:
+    for fa in attrs.get("fulfillment_availability") or []:
+        if fa.get("fulfillment_channel_code") == "DEFAULT" and isinstance(fa.get("quantity"), int):
+            return max(0, fa["quantity"])
+    return 0
 
 
 def iso_minus(seconds: float, now: float | None = None) -> str:

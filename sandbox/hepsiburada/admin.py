@@ -8,12 +8,17 @@
     POST   /__sandbox/cancel            {"lineId": "..."}                 (customer cancels a line)
     POST   /__sandbox/deliver           {"packageNumber": "...", "delivered": true, "reason": "..."}
     POST   /__sandbox/approve           {"skus": ["SKU-1"]}
+    GET    /__sandbox/orders/generate   the order generator's settings and counters
+    POST   /__sandbox/orders/generate   {"count": 20} → {"created": [orderNumber…], "generator"}; {"rate_per_minute": 6,
+                                        "cancel_share": 0.1, "advance_share": 0.3, "cancel_after"?, "advance_after"?}
 """
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+
+from sandbox.common.orderfaker import handle_generate
 
 if TYPE_CHECKING:
     from .app import HepsiburadaSandbox
@@ -30,6 +35,12 @@ def handle(sandbox: HepsiburadaSandbox, method: str, path: str, query: dict[str,
         return 400, {"error": "body must be a JSON object"}
     head = parts[0] if parts else ""
     try:
+        if parts == ["orders", "generate"]:
+            if method == "GET":
+                return 200, sandbox.order_generator.status()
+            if method == "POST":
+                return 200, handle_generate(payload, sandbox.generate_orders, sandbox.configure_order_generator,
+                                            sandbox.order_generator.status)
         if method == "GET":
             views = {
                 "health": lambda: {"ok": True, "baseUrl": sandbox.base_url, "baseUrls": sandbox.base_urls},

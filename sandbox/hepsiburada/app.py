@@ -15,21 +15,19 @@ import copy
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sandbox.common.lifecycle import wait_for_signal
+from sandbox.common.orderfaker import OrderGenerator, generator_args, generator_options
 
 from .faults import FaultInjector, WindowLimiter
 from .server import PREFIXES, SandboxHTTPServer
 from .state import (
     DEFAULT_MERCHANT,
-    DELIVERED,
-    IN_TRANSIT,
     OPEN,
     PACKAGED,
-    UNDELIVERED,
     Merchant,
     Settings,
     Store,
@@ -54,6 +52,7 @@ class HepsiburadaSandbox:
         processing_delay: float = 0.2,
         merchants: Iterable[Any] | None = None,
         seed: int | None = None,
+        order_generator: Mapping[str, Any] | None = None,
         **settings: Any,
     ) -> None:
         self.host = host
@@ -65,6 +64,17 @@ class HepsiburadaSandbox:
         self.faults = FaultInjector(seed=seed)
         self.limiter = WindowLimiter()
         self.blocked: set[tuple[str, str]] = set()
+        # Orders of the first merchant; settings of sandbox/common/orderfaker.GeneratorSettings.
+        self.order_generator = OrderGenerator(
+            offers=lambda: self.store.offers(self.merchant.merchant_id),
+            place=lambda order: self.store.place(self.merchant.merchant_id, order),
+            cancel=self.store.customer_cancel,
+            advance=self.store.auto_step,
+            lock=self.store.lock,
+            seed=seed,
+            name="hepsiburada-sandbox",
+            settings=order_generator,
+        )
         self.stop_event = threading.Event()
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -82,10 +92,12 @@ class HepsiburadaSandbox:
             name="hepsiburada-sandbox-http", daemon=True,
         )
         self._thread.start()
+        self.order_generator.start()
         return self
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.order_generator.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -186,6 +198,7 @@ class HepsiburadaSandbox:
             "uploads": self.uploads(),
             "orders": self.order_lines(),
             "packages": self.packages(),
+            "orderGenerator": self.order_generator.status(),
             "blocked": sorted(f"{m}:{h}" for m, h in self.blocked),
             "faults": self.faults.snapshot(),
             "requestLog": self.request_log(),
@@ -206,8 +219,10 @@ class HepsiburadaSandbox:
         return self.settings.as_dict()
 
     def reset(self) -> None:
-        """Forget products, listings, jobs, orders, logs, faults, rate windows and IP blocks."""
+        """Forget products, listings, jobs, orders, logs, faults, rate windows and IP blocks (the
+        order generator keeps its settings)."""
         self.store.reset()
+        self.order_generator.reset()
         self.faults.reset()
         self.limiter.reset()
         self.blocked.clear()
@@ -225,9 +240,20 @@ class HepsiburadaSandbox:
         return self.store.approve(self._merchant(merchant_id).merchant_id, list(skus))
 
     def add_order(self, lines: list[dict[str, Any]], merchant_id: str | None = None,
-                  order_date: datetime | None = None) -> dict[str, Any]:
-        """A paid order (lines ``{merchantSku, quantity, price}``) as a customer would place it."""
-        return self.store.add_order(self._merchant(merchant_id).merchant_id, lines, order_date)
+                  order_date: datetime | None = None, **kw: Any) -> dict[str, Any]:
+        """A paid order (lines ``{merchantSku, quantity, price}``) as a customer would place it;
+        ``customer``, ``order_number``, ``decrement_stock`` as ``Store.add_order`` takes them."""
+        return self.store.add_order(self._merchant(merchant_id).merchant_id, lines, order_date, **kw)
+
+    def generate_orders(self, count: int) -> list[str]:
+        """``count`` realistic orders of the first merchant now, from its salable listings
+        (fewer when the stock runs out); their orderNumbers."""
+        return self.order_generator.generate(count)
+
+    def configure_order_generator(self, **settings: Any) -> dict[str, Any]:
+        """rate_per_minute (background orders, 0 = off), cancel_share, advance_share,
+        cancel_after, advance_after (seconds or [min, max]); returns the generator's status."""
+        return self.order_generator.configure(**settings)
 
     def cancel_by_customer(self, line_id: str) -> dict[str, Any]:
         """The customer (or HB customer service) cancels a line before it ships."""
@@ -242,13 +268,7 @@ class HepsiburadaSandbox:
         """The carrier delivers an in-transit package (or reports it undelivered, with ``reason``)."""
         with self.store.lock:
             pkg = self.store.packages[str(package_number)]
-            if pkg["status"] != IN_TRANSIT:
-                raise ValueError(f"package {package_number} is {pkg['status']}, not {IN_TRANSIT}")
-            status = DELIVERED if delivered else UNDELIVERED
-            stamp = "_deliveredAt" if delivered else "_undeliveredAt"
-            pkg.update({"status": status, stamp: time.time(), "undeliveredReason": None if delivered else reason})
-            for line_id in pkg["lineIds"]:
-                self.store.lines[line_id]["status"] = status
+            self.store.deliver(pkg, delivered, reason)
             return copy.deepcopy(pkg)
 
     def backdate_package(self, package_number: str, packaged_at: datetime) -> None:
@@ -297,7 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--merchant", action="append", type=_merchant_arg, default=None,
                         help=f"MERCHANT_ID:USERNAME:PASSWORD:USER_AGENT (default {DEFAULT_MERCHANT.merchant_id}"
                              f":…:{DEFAULT_MERCHANT.password}:{DEFAULT_MERCHANT.user_agent})")
+    generator_options(parser)
     args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
     serve(host=args.host, port=args.port, processing_delay=args.processing_delay, seed=args.seed,
-          merchants=args.merchant)
+          merchants=args.merchant, order_generator=generator_args(args))
     return 0

@@ -29,7 +29,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import admin, reference
 from .state import (
-    IN_TRANSIT,
     OPEN,
     PACKAGED,
     TOO_MANY_UPLOADS,
@@ -470,18 +469,10 @@ class Handler(BaseHTTPRequestHandler):
                 if r.get("quantity") != line["quantity"]:
                     raise Reply(400, f"Quantity of line item {line['id']} must be {line['quantity']}")
                 lines.append(line)
-            number = str(7000000000 + len(store.packages) + 1)
-            barcode = f"HB{number}"
-            for line in lines:
-                line.update(status=PACKAGED, packageNumber=number, isCancellable=False, canCreatePackage=False)
-            store.packages[number] = {
-                "id": store.new_id(), "packageNumber": number, "barcode": barcode, "merchantId": mid, "status": PACKAGED,
-                "lineIds": [x["id"] for x in lines], "parcelQuantity": payload.get("parcelQuantity", 1),
-                "deci": payload.get("deci"), "cargoCompany": lines[0]["cargoCompany"],
-                "packagedAt": time.time(), "trackingNumber": None, "trackingUrl": None, "shippedDate": None,
-            }
+            pkg = store.create_package(mid, lines, payload.get("parcelQuantity", 1), payload.get("deci"))
+            number = pkg["packageNumber"]
             store.writes.append({"kind": "package", "id": number, "merchantId": mid, "count": len(lines)})
-            return Reply(201, {"packageNumber": number, "barcode": barcode})
+            return Reply(201, {"packageNumber": number, "barcode": pkg["barcode"]})
         if name in STATUS_FEEDS:
             # Declared in order.json, yet production answers 400 WrongDateFormat to any date
             # (marketplace-apis.md §2.5): these feeds can only be paged.
@@ -526,12 +517,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise Reply(400, "trackingNumber is required")
             if pkg["status"] != PACKAGED:
                 raise Reply(400, f"Package {pkg['packageNumber']} is {pkg['status']}, not Packaged")
-            shipped = parse_hb_local(str(payload.get("shippedDate") or ""))
-            pkg.update(status=IN_TRANSIT, trackingNumber=payload["trackingNumber"],
-                       trackingUrl=payload.get("trackingUrl"), shippedDate=payload.get("shippedDate"),
-                       _shippedAt=shipped.timestamp() if shipped else time.time())
-            for line_id in pkg["lineIds"]:
-                store.lines[line_id]["status"] = IN_TRANSIT
+            store.ship_package(pkg, payload["trackingNumber"], payload.get("trackingUrl"), payload.get("shippedDate"))
             store.writes.append({"kind": "intransit", "id": pkg["packageNumber"], "merchantId": mid, "count": 1})
             return Reply(200)
         if name == "cancel_line":

@@ -23,6 +23,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sandbox.common.orderfaker import FakeOrder, Offer
+
 from . import reference
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
@@ -477,11 +479,27 @@ class Store:
         lines: list[dict[str, Any]],
         order_date: datetime | None = None,
         order_number: str | None = None,
+        *,
+        customer: dict[str, Any] | None = None,
+        decrement_stock: bool = True,
     ) -> dict[str, Any]:
+        """A paid order: lines ``{merchantSku, quantity, price?, name?, barcode?, properties?}``;
+        ``customer`` ``{customerId, name, shippingAddress}`` (HB's AddressRepresentation). The
+        merchant's listings lose the ordered quantity, as HB reserves it at once."""
         with self.lock:
             order_id = self.new_id()
             number = order_number or f"{4000000000 + next(self._order_counter)}"
             when = order_date or datetime.now(UTC)
+            buyer = customer or {}
+            name = str(buyer.get("name") or "Ayşe Yılmaz")
+            address = {
+                "name": name,
+                "address": "Örnek Mah. 1. Sok. No:2",
+                "city": "İstanbul",
+                "town": "Kadıköy",
+                "countryCode": "TR",
+                **(buyer.get("shippingAddress") or {}),
+            }
             out = []
             for spec in lines:
                 sku = spec.get("merchantSku") or spec.get("merchantSKU")
@@ -509,20 +527,151 @@ class Store:
                     "cargoCompany": "Yurtiçi Kargo",
                     "isCancellable": True,
                     "canCreatePackage": True,
-                    "customerName": "Ayşe Yılmaz",
-                    "shippingAddress": {
-                        "name": "Ayşe Yılmaz",
-                        "address": "Örnek Mah. 1. Sok. No:2",
-                        "city": "İstanbul",
-                        "town": "Kadıköy",
-                        "countryCode": "TR",
-                    },
+                    "customerName": name,
+                    "shippingAddress": copy.deepcopy(address),
                     "packageNumber": None,
                     "lastStatusUpdateDate": hb_local(when),
                 }
+                if buyer.get("customerId"):
+                    line["customerId"] = str(buyer["customerId"])
+                if spec.get("properties"):
+                    line["properties"] = copy.deepcopy(spec["properties"])
                 self.lines[line["id"]] = line
                 out.append(line)
+                if decrement_stock and listing is not None:
+                    listing["availableStock"] = max(0, listing["availableStock"] - qty)
+                    listing["isSalable"] = listing["price"] > 0 and listing["availableStock"] > 0 and not listing["isLocked"]
+                    listing["updatedAt"] = now_iso()
             return {"orderId": order_id, "orderNumber": number, "lines": [public_line(x) for x in out]}
+
+    def create_package(self, merchant_id: str, lines: list[dict[str, Any]], parcel_quantity: Any = 1,
+                       deci: Any = None) -> dict[str, Any]:
+        """Pack Open ``lines`` (checked by the caller) into a new package: the merchant's
+        ``POST /packages`` or HB's own auto-packaging."""
+        number = str(7000000000 + len(self.packages) + 1)
+        for line in lines:
+            line.update(status=PACKAGED, packageNumber=number, isCancellable=False, canCreatePackage=False)
+        pkg = {
+            "id": self.new_id(), "packageNumber": number, "barcode": f"HB{number}", "merchantId": merchant_id,
+            "status": PACKAGED, "lineIds": [x["id"] for x in lines], "parcelQuantity": parcel_quantity,
+            "deci": deci, "cargoCompany": lines[0]["cargoCompany"],
+            "packagedAt": time.time(), "trackingNumber": None, "trackingUrl": None, "shippedDate": None,
+        }
+        self.packages[number] = pkg
+        return pkg
+
+    def ship_package(self, pkg: dict[str, Any], tracking_number: str, tracking_url: str | None = None,
+                     shipped_date: str | None = None) -> None:
+        """A Packaged package goes in transit: the merchant's ``intransit`` call (own carrier) or
+        HB's contracted carrier picking it up."""
+        if pkg["status"] != PACKAGED:
+            raise ValueError(f"package {pkg['packageNumber']} is {pkg['status']}, not {PACKAGED}")
+        shipped = parse_hb_local(str(shipped_date or ""))
+        pkg.update(status=IN_TRANSIT, trackingNumber=tracking_number, trackingUrl=tracking_url, shippedDate=shipped_date,
+                   _shippedAt=shipped.timestamp() if shipped else time.time())
+        for line_id in pkg["lineIds"]:
+            self.lines[line_id]["status"] = IN_TRANSIT
+
+    def deliver(self, pkg: dict[str, Any], delivered: bool = True, reason: str | None = None) -> None:
+        """The carrier delivers an in-transit package (or reports it undelivered, with ``reason``)."""
+        if pkg["status"] != IN_TRANSIT:
+            raise ValueError(f"package {pkg['packageNumber']} is {pkg['status']}, not {IN_TRANSIT}")
+        status = DELIVERED if delivered else UNDELIVERED
+        stamp = "_deliveredAt" if delivered else "_undeliveredAt"
+        pkg.update({"status": status, stamp: time.time(), "undeliveredReason": None if delivered else reason})
+        for line_id in pkg["lineIds"]:
+            self.lines[line_id]["status"] = status
+
+    # -- order generator hooks (sandbox/common/orderfaker.py) ------------------------------------
+
+    def offers(self, merchant_id: str) -> list[Offer]:
+        """Listings a customer can buy now (MATCHED product, salable, not locked, suspended or
+        frozen, with stock), with the product's variant attributes (Renk)."""
+        with self.lock:
+            self.settle()
+            out = []
+            for (mid, sku), x in self.listings.items():
+                product = self.products.get((mid, sku))
+                if mid != merchant_id or product is None or product["productStatus"] != "MATCHED":
+                    continue
+                if not x["isSalable"] or x["isLocked"] or x["isSuspended"] or x["isFrozen"]:
+                    continue
+                if x["availableStock"] <= 0 or x["price"] <= 0:
+                    continue
+                attrs = product["attributes"]
+                variant = tuple((a.name, str(attrs[a.id])) for a in reference.VARIANT_ATTRIBUTES
+                                if attrs.get(a.id) not in (None, ""))
+                out.append(Offer(sku, str(product["productName"] or sku), float(x["price"]),
+                                 int(x["availableStock"]), variant))
+            return out
+
+    def place(self, merchant_id: str, order: FakeOrder) -> str:
+        """A generated order through ``add_order``; its orderNumber."""
+        c, a = order.customer, order.customer.address
+        with self.lock:
+            lines = []
+            for line in order.lines:
+                product = self.products[(merchant_id, line.offer.key)]
+                lines.append({
+                    "merchantSku": line.offer.key,
+                    "quantity": line.quantity,
+                    "name": line.offer.title,
+                    "barcode": product["barcode"],
+                    "properties": [{"name": n, "displayName": n, "value": v} for n, v in line.offer.variant],
+                })
+            customer = {
+                "customerId": self.new_id(),
+                "name": c.full_name,
+                "shippingAddress": {
+                    "addressId": self.new_id(),
+                    "name": c.full_name,
+                    "address": f"{a.neighbourhood} {a.line1}",
+                    "district": a.neighbourhood,
+                    "town": a.district,
+                    "city": a.province,
+                    "postalCode": a.postcode,
+                    "countryCode": a.country_code,
+                    "email": c.email,
+                    "phoneNumber": c.phone,
+                },
+            }
+            return self.add_order(merchant_id, lines, customer=customer)["orderNumber"]
+
+    def _order_lines(self, order_number: str) -> list[dict[str, Any]]:
+        found = [x for x in self.lines.values() if x["orderNumber"] == str(order_number)]
+        if not found:
+            raise KeyError(f"no order {order_number}")
+        return found
+
+    def customer_cancel(self, order_number: str) -> bool:
+        """The customer cancels every line not yet in transit; False when none is left."""
+        with self.lock:
+            open_lines = [x for x in self._order_lines(order_number) if x["status"] in (OPEN, PACKAGED)]
+            for line in open_lines:
+                self.cancel_line(line, "Customer", "CustomerRequest")
+            return bool(open_lines)
+
+    def auto_step(self, order_number: str) -> bool | None:
+        """One step without the merchant: HB auto-packages Open lines, its contracted carrier
+        picks Packaged packages up, then delivers them. True while a step remains."""
+        with self.lock:
+            lines = [x for x in self._order_lines(order_number) if x["status"] != CANCELLED]
+            open_lines = [x for x in lines if x["status"] == OPEN]
+            if open_lines:
+                self.create_package(open_lines[0]["merchantId"], open_lines)
+                return True
+            packages = [self.packages[n] for n in dict.fromkeys(x["packageNumber"] for x in lines)]
+            packed = [p for p in packages if p["status"] == PACKAGED]
+            if packed:
+                for pkg in packed:
+                    self.ship_package(pkg, pkg["barcode"])
+                return True
+            moving = [p for p in packages if p["status"] == IN_TRANSIT]
+            if moving:
+                for pkg in moving:
+                    self.deliver(pkg)
+                return False
+            return None
 
     def cancel_line(self, line: dict[str, Any], by: str, reason: int | str) -> None:
         """A line cancelled by the merchant (cancelbymerchant) or the customer / HB (control surface)."""

@@ -7,6 +7,9 @@ GET    /__sandbox/tasks                   stored tasks (with request SKUs and pe
 GET    /__sandbox/packages[?account=]     stored shipment packages
 POST   /__sandbox/orders                  {"lines":[{"stockCode","quantity","price"}], "status": "Created"}
 POST   /__sandbox/ship                    {"packageId": 1, "trackingNumber": "..."}  (carrier hand-over)
+GET    /__sandbox/orders/generate         the order generator's settings and counters
+POST   /__sandbox/orders/generate         {"count": 20} → {"created": [packageId…], "generator"}; {"rate_per_minute": 6,
+                                          "cancel_share": 0.1, "advance_share": 0.3, "cancel_after"?, "advance_after"?}
 GET    /__sandbox/requests                request log
 GET    /__sandbox/faults | POST {"endpoint": "...", ...} | DELETE [?endpoint=]
 GET    /__sandbox/config | POST {...}
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+
+from sandbox.common.orderfaker import handle_generate
 
 if TYPE_CHECKING:
     from .app import N11Sandbox
@@ -48,6 +53,16 @@ def _route(
     account: str | None,
 ) -> tuple[int, Any]:
     head = parts[0] if parts else ""
+    if parts == ["orders", "generate"]:
+        if method == "GET":
+            return 200, sandbox.order_generator.status()
+        if method == "POST":
+            return 200, handle_generate(
+                payload,
+                sandbox.generate_orders,
+                sandbox.configure_order_generator,
+                sandbox.order_generator.status,
+            )
     if method == "GET":
         if head == "health":
             return 200, {"ok": True, "baseUrl": sandbox.base_url}

@@ -17,10 +17,11 @@ import hmac
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sandbox.common.lifecycle import wait_for_signal
+from sandbox.common.orderfaker import OrderGenerator, generator_args, generator_options
 
 from .faults import FaultInjector, WindowLimiter
 from .server import SandboxHTTPServer
@@ -46,6 +47,7 @@ class N11Sandbox:
         auto_approve: bool = True,
         accounts: Iterable[Any] | None = None,
         seed: int | None = None,
+        order_generator: Mapping[str, Any] | None = None,
         **settings: Any,
     ) -> None:
         self.host = host
@@ -63,6 +65,18 @@ class N11Sandbox:
         self.store.accounts = {a.app_key: a for a in self.accounts}
         self.faults = FaultInjector(seed=seed)
         self.limiter = WindowLimiter()
+        # Orders of the first account; settings of sandbox/common/orderfaker.GeneratorSettings.
+        self.order_generator = OrderGenerator(
+            offers=lambda: self.store.offers(self.accounts[0].app_key),
+            place=lambda order: self.store.place(self.accounts[0].app_key, order),
+            cancel=self.store.customer_cancel,
+            advance=self.store.auto_step,
+            lock=self.store.lock,
+            now=self.clock.now,
+            seed=seed,
+            name="n11-sandbox",
+            settings=order_generator,
+        )
         self.stop_event = threading.Event()
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -82,10 +96,12 @@ class N11Sandbox:
             daemon=True,
         )
         self._thread.start()
+        self.order_generator.start()
         return self
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.order_generator.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -168,6 +184,7 @@ class N11Sandbox:
             "accounts": [a.app_key for a in self.accounts],
             "clock": self.clock.ms(),
             **snap,
+            "orderGenerator": self.order_generator.status(),
             "faults": self.faults.snapshot(),
             "requestLog": self.request_log(),
         }
@@ -199,8 +216,10 @@ class N11Sandbox:
         return self.settings.as_dict()
 
     def reset(self) -> None:
-        """Forget products, tasks, packages, logs, faults, rate windows and clock offset."""
+        """Forget products, tasks, packages, logs, faults, rate windows and clock offset (the order
+        generator keeps its settings)."""
         self.store.reset()
+        self.order_generator.reset()
         self.faults.reset()
         self.limiter.reset()
         self.clock.reset()
@@ -221,25 +240,35 @@ class N11Sandbox:
         status: str = "Created",
         order_number: str | None = None,
         created_at_ms: int | None = None,
+        **kw: Any,
     ) -> dict[str, Any]:
-        """Seed a shipment package (one order) with ``lines`` [{stockCode, quantity, price}]."""
+        """Seed a shipment package (one order) with ``lines`` [{stockCode, quantity, price}];
+        ``customer`` and ``decrement_stock`` as ``Store.add_order`` takes them."""
         return self.store.add_order(
             self.account(account).app_key,
             lines,
             status=status,
             order_number=order_number,
             created_at_ms=created_at_ms,
+            **kw,
         )
 
     def ship_package(self, package_id: int, tracking_number: str | None = None) -> dict[str, Any]:
         """The carrier scanned the package (N11 sets Shipped itself; there is no seller API call)."""
         with self.store.lock:
             p = self.store.packages[package_id]
-            if p["shipmentPackageStatus"] != "Picking":
-                raise ValueError(f"package {package_id} is {p['shipmentPackageStatus']}, not Picking")
-            self.store.set_package_status(p, "Shipped")
-            p["cargoSenderNumber"] = tracking_number or f"YK{package_id}"
+            self.store.ship(p, tracking_number)
             return copy.deepcopy(p)
+
+    def generate_orders(self, count: int) -> list[int]:
+        """``count`` realistic orders of the first account now, from its Active products with
+        stock (fewer when the stock runs out); their package ids."""
+        return self.order_generator.generate(count)
+
+    def configure_order_generator(self, **settings: Any) -> dict[str, Any]:
+        """rate_per_minute (background orders, 0 = off), cancel_share, advance_share,
+        cancel_after, advance_after (seconds or [min, max]); returns the generator's status."""
+        return self.order_generator.configure(**settings)
 
     def set_package_status(self, package_id: int, status: str) -> dict[str, Any]:
         with self.store.lock:
@@ -278,6 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--account", action="append", type=_account_arg, default=None, help="APP_KEY:APP_SECRET"
     )
+    generator_options(parser)
     args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
     serve(
         host=args.host,
@@ -288,5 +318,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         auto_approve=not args.manual_approve,
         accounts=args.account,
+        order_generator=generator_args(args),
     )
     return 0

@@ -455,11 +455,7 @@ def _orders(
                     }
                 )
                 continue
-            line["orderItemLineItemStatusName"] = "Picking"
-            package["lastModifiedDate"] = sandbox.clock.ms()
-            if all(x["orderItemLineItemStatusName"] == "Picking" for x in package["lines"]):
-                package["shipmentPackageStatus"] = "Picking"
-            store._effect("picking", app_key, line_id)
+            store.approve_line(app_key, package, line)
             results.append({"lineId": line_id, "status": "SUCCESS", "reasons": ""})
         return 200, {"content": results}
     if name == "split_combine":

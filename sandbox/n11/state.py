@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+from sandbox.common.orderfaker import FakeOrder, Offer
+
 from . import reference
 
 CURRENCIES = ("TL", "USD", "EUR")
@@ -134,6 +136,18 @@ def decimals_ok(value: Any) -> bool:
 def _num(value: Any) -> Any:
     """Decimal → float for JSON output (ints stay ints)."""
     return float(value) if isinstance(value, Decimal) else value
+
+
+def _variant(product: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for a in product["attributes"]:
+        d = reference.attribute(product["categoryId"], a.get("id")) if isinstance(a, dict) else None
+        if d is None or not d.variant:
+            continue
+        value = dict(d.values).get(a.get("valueId")) if a.get("valueId") is not None else a.get("customValue")
+        if value:
+            out.append((d.name, str(value)))
+    return tuple(out)
 
 
 class Store:
@@ -526,7 +540,15 @@ class Store:
         status: str = "Created",
         order_number: str | None = None,
         created_at_ms: int | None = None,
+        customer: dict[str, Any] | None = None,
+        decrement_stock: bool = True,
     ) -> dict[str, Any]:
+        """One package: lines ``{stockCode, quantity, price?, productId?, productName?,
+        variantAttributes?, totalSellerDiscountPrice?}``; ``customer`` ``{customerId, fullName,
+        email, shippingAddress, billingAddress}`` (addresses ``{name, address, neighborhood,
+        district, city, postalCode, gsm}``, N11's names — ASSUMED from third-party clients, the
+        docs list only the package's order fields). Products named by the lines lose the ordered
+        quantity, as N11 takes it at the sale."""
         with self.lock:
             if status not in ORDER_STATUSES:
                 raise ValueError(f"unknown package status {status}")
@@ -534,6 +556,18 @@ class Store:
             if order_number is None:
                 self.next_order_number += 1
                 order_number = str(self.next_order_number)
+            buyer = customer or {}
+            full_name = str(buyer.get("fullName") or "Test Müşteri")
+            default_address = {
+                "name": full_name,
+                "address": "Örnek Mah. Atatürk Cd. No:1",
+                "neighborhood": "Örnek Mah.",
+                "district": "Kadıköy",
+                "city": "İstanbul",
+                "postalCode": "34710",
+                "gsm": None,
+            }
+            shipping = {**default_address, **(buyer.get("shippingAddress") or {})}
             out_lines = []
             for line in lines:
                 self.next_line_id += 1
@@ -546,6 +580,7 @@ class Store:
                         "stockCode": line["stockCode"],
                         "productId": line.get("productId", 0),
                         "productName": line.get("productName", line["stockCode"]),
+                        "variantAttributes": copy.deepcopy(line.get("variantAttributes") or []),
                         "quantity": qty,
                         "price": float(price),
                         "totalSellerDiscountPrice": float(discount),
@@ -553,6 +588,13 @@ class Store:
                         "orderItemLineItemStatusName": status,
                     }
                 )
+                product = self.products.get((app_key, line["stockCode"]))
+                if decrement_stock and product is not None:
+                    product["quantity"] = max(0, product["quantity"] - qty)
+                    product["modifiedAt"] = self.clock.ms()
+                    self._effect(
+                        "order", app_key, line["stockCode"], {"quantity": -qty, "orderNumber": order_number}
+                    )
             self.next_package_id += 1
             package = {
                 "id": self.next_package_id,
@@ -564,11 +606,111 @@ class Store:
                 "cargoProviderName": "Yurtiçi Kargo",
                 "cargoTrackingNumber": f"7{self.next_package_id}",  # n11 campaign code
                 "cargoSenderNumber": None,  # the carrier's tracking number, once shipped
-                "customerfullName": "Test Müşteri",
+                "customerfullName": full_name,
+                "customerEmail": buyer.get("email"),
+                "customerId": buyer.get("customerId"),
+                "shippingAddress": shipping,
+                "billingAddress": {**shipping, **(buyer.get("billingAddress") or {})},
                 "lines": out_lines,
             }
             self.packages[package["id"]] = package
             return copy.deepcopy(package)
+
+    def approve_line(self, app_key: str, package: dict[str, Any], line: dict[str, Any]) -> None:
+        """A Created line approved (Picking): the seller's ``order/v1/update`` or its panel."""
+        line["orderItemLineItemStatusName"] = "Picking"
+        package["lastModifiedDate"] = self.clock.ms()
+        if all(x["orderItemLineItemStatusName"] == "Picking" for x in package["lines"]):
+            package["shipmentPackageStatus"] = "Picking"
+        self._effect("picking", app_key, line["orderLineId"])
+
+    def ship(self, package: dict[str, Any], tracking_number: str | None = None) -> None:
+        """The carrier scanned a Picking package (N11 sets Shipped itself; no seller API call)."""
+        if package["shipmentPackageStatus"] != "Picking":
+            raise ValueError(f"package {package['id']} is {package['shipmentPackageStatus']}, not Picking")
+        self.set_package_status(package, "Shipped")
+        package["cargoSenderNumber"] = tracking_number or f"YK{package['id']}"
+
+    # -- order generator hooks (sandbox/common/orderfaker.py) ------------------------------------
+
+    def offers(self, app_key: str) -> list[Offer]:
+        """Products a customer can buy now (Active and OnSale, with a price and stock), with their
+        variant attributes (Renk)."""
+        with self.lock:
+            self.process_due()
+            out = []
+            for (key, code), p in self.products.items():
+                if key != app_key or p["productStatus"] != "Active" or p["saleStatus"] != "OnSale":
+                    continue
+                if p["quantity"] <= 0 or p["salePrice"] <= 0:
+                    continue
+                out.append(Offer(code, p["title"], float(p["salePrice"]), int(p["quantity"]), _variant(p)))
+            return out
+
+    def place(self, app_key: str, order: FakeOrder) -> int:
+        """A generated order as one Created package (``add_order``); its package id."""
+        c, a = order.customer, order.customer.address
+        with self.lock:
+            lines = []
+            for line in order.lines:
+                product = self.products[(app_key, line.offer.key)]
+                lines.append(
+                    {
+                        "stockCode": line.offer.key,
+                        "quantity": line.quantity,
+                        "price": str(product["salePrice"]),
+                        "productId": product["n11ProductId"],
+                        "productName": product["title"],
+                        "variantAttributes": [{"name": n, "value": v} for n, v in line.offer.variant],
+                    }
+                )
+            address = {
+                "name": c.full_name,
+                "address": f"{a.neighbourhood} {a.line1}",
+                "neighborhood": a.neighbourhood,
+                "district": a.district,
+                "city": a.province,
+                "postalCode": a.postcode,
+                "gsm": c.phone,
+            }
+            customer = {
+                "customerId": c.customer_id,
+                "fullName": c.full_name,
+                "email": c.email,
+                "shippingAddress": address,
+                "billingAddress": address,
+            }
+            return self.add_order(app_key, lines, customer=customer)["id"]
+
+    def customer_cancel(self, package_id: int) -> bool:
+        """The customer cancels a package N11 has not yet seen approved (Created); False otherwise,
+        also when the package id is gone (split or partly cancelled by the seller)."""
+        with self.lock:
+            package = self.packages.get(package_id)
+            if package is None or package["shipmentPackageStatus"] != "Created":
+                return False
+            self.set_package_status(package, "Cancelled")
+            self._effect("customer_cancel", package["account"], package_id)
+            return True
+
+    def auto_step(self, package_id: int) -> bool | None:
+        """One step without the integration: the seller approves in N11's panel (Created →
+        Picking), the carrier scans it (Shipped), then delivers it. True while a step remains."""
+        with self.lock:
+            package = self.packages.get(package_id)
+            status = package["shipmentPackageStatus"] if package is not None else None
+            if package is None or status not in ("Created", "Picking", "Shipped"):
+                return None
+            if status == "Created":
+                for line in package["lines"]:
+                    if line["orderItemLineItemStatusName"] == "Created":
+                        self.approve_line(package["account"], package, line)
+                return True
+            if status == "Picking":
+                self.ship(package)
+                return True
+            self.set_package_status(package, "Delivered")
+            return False
 
     def package_of_line(self, app_key: str, line_id: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
         for p in self.packages.values():

@@ -25,12 +25,18 @@ client can never reach it by accident. Each endpoint maps onto one ``TrendyolSan
                                                    "customer"?, "order_date"?, "last_modified"?, ...}
     GET    /__sandbox/orders/{shipmentPackageId}
     POST   /__sandbox/orders/{shipmentPackageId}/status   {"status": "Shipped", "force"?, "cargoTrackingNumber"?}
+    GET    /__sandbox/orders/generate             the order generator's settings and counters
+    POST   /__sandbox/orders/generate             {"count": 20} → {"created": [shipmentPackageId…], "generator"};
+                                                   {"rate_per_minute": 6, "cancel_share": 0.1, "advance_share": 0.3,
+                                                    "cancel_after"?, "advance_after"?} configures the background
 """
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+
+from sandbox.common.orderfaker import handle_generate
 
 if TYPE_CHECKING:
     from .app import TrendyolSandbox
@@ -96,6 +102,15 @@ def _route(
             sandbox.clear_faults((query.get("endpoint") or [None])[0])
             return 200, sandbox.faults.snapshot()
     if head == "orders":
+        if rest == ["generate"] and method == "GET":
+            return 200, sandbox.order_generator.status()
+        if rest == ["generate"] and method == "POST":
+            return 200, handle_generate(
+                payload,
+                sandbox.generate_orders,
+                sandbox.configure_order_generator,
+                sandbox.order_generator.status,
+            )
         if not rest and method == "GET":
             order_number = (query.get("orderNumber") or [None])[0]
             return 200, sandbox.packages(seller_id, order_number)

@@ -18,10 +18,11 @@ import copy
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sandbox.common.lifecycle import wait_for_signal
+from sandbox.common.orderfaker import OrderGenerator, generator_args, generator_options
 
 from .batches import BatchProcessor
 from .faults import FaultInjector, RateLimiter
@@ -49,6 +50,7 @@ class TrendyolSandbox:
         auto_approve: bool = True,
         sellers: Iterable[Any] | None = None,
         seed: int | None = None,
+        order_generator: Mapping[str, Any] | None = None,
         **settings: Any,
     ) -> None:
         self.host = host
@@ -66,6 +68,18 @@ class TrendyolSandbox:
         self.faults = FaultInjector(seed=seed)
         self.limiter = RateLimiter()
         self.processor = BatchProcessor(self.store, self.settings)
+        # Orders of the first seller; settings of sandbox/common/orderfaker.GeneratorSettings.
+        self.order_generator = OrderGenerator(
+            offers=lambda: self.orders.offers(self.sellers[0].seller_id),
+            place=lambda order: self.orders.place(self.sellers[0].seller_id, order),
+            cancel=self.orders.customer_cancel,
+            advance=self.orders.carrier_step,
+            lock=self.store.lock,
+            now=self.clock.now,
+            seed=seed,
+            name="trendyol-sandbox",
+            settings=order_generator,
+        )
         self.stop_event = threading.Event()
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -86,10 +100,12 @@ class TrendyolSandbox:
             daemon=True,
         )
         self._thread.start()
+        self.order_generator.start()
         return self
 
     def stop(self) -> None:
         self.stop_event.set()  # releases handlers held by latency/timeout faults
+        self.order_generator.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -178,6 +194,7 @@ class TrendyolSandbox:
             "products": self.products(),
             "batches": self.batches(),
             "orders": self.packages(),
+            "orderGenerator": self.order_generator.status(),
             "faults": self.faults.snapshot(),
             "requestLog": self.request_log(),
         }
@@ -207,10 +224,12 @@ class TrendyolSandbox:
         return {**self.settings.as_dict(), **self.orders.settings.as_dict()}
 
     def reset(self) -> None:
-        """Forget products, batches, orders, logs, faults, rate windows and clock offset (keeps settings)."""
+        """Forget products, batches, orders, logs, faults, rate windows and clock offset (keeps settings,
+        also the order generator's)."""
         self.processor.clear()
         self.store.reset()
         self.orders.reset()
+        self.order_generator.reset()
         self.faults.reset()
         self.limiter.reset()
         self.clock.reset()
@@ -301,6 +320,16 @@ class TrendyolSandbox:
         """Move a package as a carrier, customer or Trendyol would (Shipped, Delivered, Cancelled…)."""
         return self.orders.advance(package_id, status, **kw)
 
+    def generate_orders(self, count: int) -> list[int]:
+        """``count`` realistic orders of the first seller now, from its approved products with
+        stock (fewer when the stock runs out); their shipmentPackageIds."""
+        return self.order_generator.generate(count)
+
+    def configure_order_generator(self, **settings: Any) -> dict[str, Any]:
+        """rate_per_minute (background orders, 0 = off), cancel_share, advance_share,
+        cancel_after, advance_after (seconds or [min, max]); returns the generator's status."""
+        return self.order_generator.configure(**settings)
+
 
 def _pop_order_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: settings.pop(k) for k in list(settings) if k in OrderSettings.names()}
@@ -346,6 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="SELLER_ID:API_KEY:API_SECRET (repeatable)",
     )
     parser.add_argument("--category-tree-shape", choices=("object", "array"), default="object")
+    generator_options(parser)
     args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
     serve(
         host=args.host,
@@ -357,5 +387,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         auto_approve=not args.manual_approve,
         sellers=args.seller,
         category_tree_shape=args.category_tree_shape,
+        order_generator=generator_args(args),
     )
     return 0

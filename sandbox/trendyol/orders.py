@@ -33,6 +33,9 @@ Decisions where the sources are silent (also listed in docs/channels/trendyol.md
   API uses ``{"cargoSenderNumber", "providerCode"}`` instead) and is refused with Trendyol's
   message unless the package is Created, Picking or Invoiced.
 - A new order decrements the stock of the sandbox products it names, as Trendyol does.
+- Generated orders (``sandbox/common/orderfaker.py``): customers may cancel while the package is
+  Awaiting or Created (before the seller starts picking); the carrier takes a package on from
+  Created, Picking or Invoiced to Shipped, then Delivered. Both go through ``advance``.
 """
 
 from __future__ import annotations
@@ -42,9 +45,13 @@ import binascii
 import copy
 import json
 import math
+import zlib
 from dataclasses import dataclass, fields
 from typing import Any
 
+from sandbox.common.orderfaker import FakeOrder, Offer
+
+from . import reference
 from .state import Clock, Store
 from .views import QueryError, first, int_param, list_param
 
@@ -113,6 +120,17 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "Cancelled": ("Awaiting", "Created", "Picking", "Invoiced"),
 }
 TEST_STATUS_TARGETS = ("Shipped", "AtCollectionPoint", "Delivered", "UnDelivered", "Returned")
+CUSTOMER_CANCELLABLE = ("Awaiting", "Created")
+# The next status a generated order moves to without the seller (payment check, carrier).
+CARRIER_STEPS = {
+    "Awaiting": "Created",
+    "Created": "Shipped",
+    "Picking": "Shipped",
+    "Invoiced": "Shipped",
+    "Shipped": "Delivered",
+    "AtCollectionPoint": "Delivered",
+}
+CUSTOMER_CANCEL_REASON = "Müşteri siparişi iptal etti"
 CARGO_PROVIDER = "Yurtiçi Kargo Marketplace"
 
 
@@ -362,7 +380,7 @@ class OrderBook:
                     if line["orderLineItemStatusName"] not in ("UnSupplied", "UnPacked", "Cancelled"):
                         line.update(
                             cancelledBy="customer",
-                            cancelReason=details.get("cancelReason") or "Müşteri siparişi iptal etti",
+                            cancelReason=details.get("cancelReason") or CUSTOMER_CANCEL_REASON,
                             cancelReasonCode=None,
                         )
             self._set_status(pkg, status)
@@ -370,6 +388,79 @@ class OrderBook:
 
     def snapshot(self) -> list[dict[str, Any]]:
         return self.packages()
+
+    # --- order generator hooks (sandbox/common/orderfaker.py) ---------------------------------
+
+    def offers(self, seller_id: str) -> list[Offer]:
+        """What a customer can buy from the seller now: approved, not archived, locked or
+        blacklisted, with a sale price and stock; slicer/varianter values (Renk, Beden) attached."""
+        with self.store.lock:
+            out = []
+            for p in self.store.seller_products(seller_id):
+                if not p["approved"] or p["archived"] or p.get("locked") or p.get("blacklisted"):
+                    continue
+                if p["quantity"] <= 0 or not p.get("salePrice"):
+                    continue
+                out.append(
+                    Offer(p["barcode"], p["title"], float(p["salePrice"]), int(p["quantity"]), _variant(p))
+                )
+            return out
+
+    def place(self, seller_id: str, order: FakeOrder) -> int:
+        """A generated order as one package (``create_order``, which takes the stock); its id."""
+        c, a = order.customer, order.customer.address
+        lines = []
+        for line in order.lines:
+            variant = dict(line.offer.variant)
+            lines.append(
+                {
+                    "barcode": line.offer.key,
+                    "quantity": line.quantity,
+                    "productColor": variant.get("Renk"),
+                    "productSize": variant.get("Beden"),
+                }
+            )
+        pkg = self.create_order(
+            seller_id,
+            lines,
+            customer={"firstName": c.first_name, "lastName": c.last_name},
+            shipment_address={
+                "address1": a.line1,
+                "neighborhood": a.neighbourhood,
+                "neighborhoodId": _place_id(a.province, a.district, a.neighbourhood),
+                "district": a.district,
+                "districtId": _place_id(a.province, a.district),
+                "city": a.province,
+                "cityCode": a.province_code,
+                "postalCode": a.postcode,
+            },
+            require_products=True,
+        )
+        return pkg["shipmentPackageId"]
+
+    def customer_cancel(self, package_id: int | str) -> bool:
+        """The customer cancels; False once the seller has started picking (or later)."""
+        with self.store.lock:
+            pkg = self._packages.get(_package_key(package_id))
+            if pkg is None:
+                raise KeyError(f"no shipment package {package_id}")
+            if pkg["status"] not in CUSTOMER_CANCELLABLE:
+                return False
+            self.advance(package_id, "Cancelled", cancelReason=CUSTOMER_CANCEL_REASON)
+            return True
+
+    def carrier_step(self, package_id: int | str) -> bool | None:
+        """One step of ``CARRIER_STEPS``; True while Delivered is still ahead, None when the
+        package cannot move (cancelled, returned, split away)."""
+        with self.store.lock:
+            pkg = self._packages.get(_package_key(package_id))
+            if pkg is None:
+                raise KeyError(f"no shipment package {package_id}")
+            target = CARRIER_STEPS.get(pkg["status"])
+            if target is None:
+                return None
+            self.advance(package_id, target)
+            return target != "Delivered"
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -794,6 +885,23 @@ class OrderBook:
 
 
 # --- module helpers -------------------------------------------------------------------------------
+
+
+def _variant(product: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for a in product.get("attributes") or []:
+        d = reference.attribute(product["categoryId"], a["attributeId"])
+        if d is None or not (d.slicer or d.varianter):
+            continue
+        value = d.value_name(a["valueIds"][0]) if a["valueIds"] else a["customValue"]
+        if value:
+            out.append((d.name, str(value)))
+    return tuple(out)
+
+
+def _place_id(*names: str) -> int:
+    # Trendyol's district/neighbourhood ids are its own; a stable number per name stands in.
+    return zlib.crc32("/".join(names).encode("utf-8")) % 90_000 + 10_000
 
 
 def _package_key(package_id: int | str) -> int:
