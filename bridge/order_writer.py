@@ -360,11 +360,15 @@ class OrderWriter:
         cur.execute("SELECT product_id, master_id, quantity FROM {p}order_product WHERE order_id = %s AND product_id > 0",
                     (order_id,))
         moved: set[int] = set()
+        touched: set[int] = set()
         for line in cur.fetchall():
             qty = sign * int(line["quantity"])
             for pid in (int(line["product_id"]), int(line.get("master_id") or 0)):
-                if pid and cur.execute("UPDATE {p}product SET quantity = quantity + %s WHERE product_id = %s"
-                                       " AND subtract = 1", (qty, pid)):
+                if not pid:
+                    continue
+                touched.add(pid)
+                if cur.execute("UPDATE {p}product SET quantity = quantity + %s WHERE product_id = %s"
+                               " AND subtract = 1", (qty, pid)):
                     moved.add(pid)
         cur.execute("SELECT oo.product_option_value_id, op.quantity FROM {p}order_option oo JOIN {p}order_product op"
                     " ON op.order_product_id = oo.order_product_id WHERE oo.order_id = %s"
@@ -372,10 +376,12 @@ class OrderWriter:
         for opt in cur.fetchall():
             cur.execute("UPDATE {p}product_option_value SET quantity = quantity + %s WHERE product_option_value_id = %s"
                         " AND subtract = 1", (sign * int(opt["quantity"]), opt["product_option_value_id"]))
-        for pid in sorted(moved):
+        # Every product of the order, moved or not: the marketplace the order came from changed its
+        # own stock by itself, so that listing is resent even where OpenCart's stock stays (subtract = 0).
+        for pid in sorted(touched):
             outbox.write(cur, Event("stock.changed", "product", str(pid),
                                     {"product_id": pid, "reason": "order", "channel": self.code,
-                                     "order_id": order_id}, source=f"kervan:{self.code}"))
+                                     "order_id": order_id, "moved": pid in moved}, source=f"kervan:{self.code}"))
         result.stock_moved = sorted(moved)
 
 

@@ -25,6 +25,7 @@ import requests
 from bridge import channels as accounts
 from bridge import outbox
 from bridge.db import Database
+from bridge.envelope import Event
 from bridge.heartbeat import wait_until
 from bridge.migrate import migrate
 from kervan import demo_store
@@ -124,7 +125,8 @@ def run_demo(cfg, *, keep: bool = False, products: int = 0, timeout: float = 180
              channels: tuple[str, ...] = CHANNELS) -> int:
     log_dir = log_dir or ROOT / "demo-logs"
     env = DemoEnvironment(cfg)
-    env.cfg = env.cfg.with_overrides({"channels": {"enabled": ",".join(channels)}})
+    env.cfg = env.cfg.with_overrides({"channels": {"enabled": ",".join(channels)},
+                                      "orders": {"poll_interval": "1", "first_days": "1"}})
     procs: list[Proc] = []
     clients: dict[str, object] = {}
     try:
@@ -202,7 +204,9 @@ def run_demo(cfg, *, keep: bool = False, products: int = 0, timeout: float = 180
                   f"(after {time.monotonic() - t0:.2f}s)")
         wait_until(lambda: all(r["status"] == "synced" for r in _listings(db) if r["product_id"] == pid), 15)
 
-        success = ok and all(changed.values()) and listed == len(ids) * len(channels)
+        orders_ok = _orders_part(env, db, channels, ports, clients, procs, log_dir)
+
+        success = ok and all(changed.values()) and listed == len(ids) * len(channels) and orders_ok
         print("\nDEMO " + ("OK" if success else "FAILED") + f" (logs in {log_dir})")
         return 0 if success else 1
     finally:
@@ -211,6 +215,97 @@ def run_demo(cfg, *, keep: bool = False, products: int = 0, timeout: float = 180
         for p in reversed(procs):
             p.term(30)
         env.close(keep=keep)
+
+
+def _held_quantity(code: str, row: dict) -> int | None:
+    if code == "amazon":
+        avail = (row.get("attributes") or {}).get("fulfillment_availability") or [{}]
+        value = avail[0].get("quantity")
+    elif code == "hepsiburada":
+        value = row.get("availableStock")
+    else:  # Trendyol's approved products nest it under "stock"
+        value = row.get("quantity", (row.get("stock") or {}).get("quantity"))
+    return None if value is None else int(value)
+
+
+def _orders_part(env: DemoEnvironment, db: Database, channels: tuple[str, ...], ports: dict[str, int],
+                 clients: dict, procs: list, log_dir: Path, per_channel: int = 3) -> bool:
+    """Customers buy on every marketplace; the orders land in OpenCart once, the stock they took
+    reaches every other marketplace, and a shipment goes back."""
+    for code in channels:
+        procs.append(Proc(env.cfg, "worker", "orders", "--channel", code, log_dir=log_dir))
+    made = {}
+    for code in channels:
+        answer = requests.post(f"http://127.0.0.1:{ports[code]}/__sandbox/orders/generate",
+                               json={"count": per_channel, "advance_share": 0}, timeout=10)
+        answer.raise_for_status()
+        made[code] = per_channel
+    if "amazon" in channels:
+        # Amazon lists an order only once it is two minutes old: the sandbox's clock jumps ahead
+        # instead of the demo waiting.
+        requests.post(f"http://127.0.0.1:{ports['amazon']}/__sandbox/clock", json={"advance": 150}, timeout=10)
+    print(f"\n{per_channel} customer orders placed on each marketplace; waiting for them in OpenCart…")
+    t0 = time.monotonic()
+
+    def links() -> dict[str, int]:
+        rows = db.query("SELECT c.code, COUNT(*) AS n FROM {p}kervan_order_link l JOIN {p}kervan_channel c"
+                        " ON c.channel_id = l.channel_id WHERE l.order_id > 0 GROUP BY c.code")
+        return {r["code"]: int(r["n"]) for r in rows}
+
+    imported = wait_until(lambda: all(links().get(c, 0) >= made[c] for c in channels), 90, interval=0.3)
+    rows = []
+    for r in db.query(
+            "SELECT c.code, l.remote_order_id, l.order_id, l.flags, o.total, o.currency_code, os.name AS status"
+            " FROM {p}kervan_order_link l JOIN {p}kervan_channel c ON c.channel_id = l.channel_id"
+            " JOIN {p}order o ON o.order_id = l.order_id LEFT JOIN {p}order_status os"
+            " ON os.order_status_id = o.order_status_id AND os.language_id = o.language_id ORDER BY l.order_id"):
+        rows.append([NAMES[r["code"]], r["remote_order_id"], r["order_id"], f"{r['total']:.2f} {r['currency_code']}",
+                     r["status"] or "", r["flags"] or ""])
+    _print_table(rows, ["marketplace", "marketplace order", "OpenCart order", "total", "status", "flags"])
+    print(f"{len(rows)} orders in OpenCart after {time.monotonic() - t0:.1f}s")
+
+    # Stock: every listing of a sold product shows OpenCart's new quantity on every marketplace.
+    sold = [r["product_id"] for r in db.query("SELECT DISTINCT product_id FROM {p}order_product op JOIN"
+                                              " {p}kervan_order_link l ON l.order_id = op.order_id"
+                                              " WHERE op.product_id > 0 ORDER BY product_id")]
+
+    mismatch: list[str] = []
+
+    def in_step() -> bool:
+        mismatch.clear()
+        for code in channels:
+            listed = {r["remote_sku"]: r["product_id"] for r in _listings(db)
+                      if r["code"] == code and r["product_id"] in sold and r["remote_sku"]}
+            for found in clients[code].find_listings(list(listed)):
+                key = str(found.get("barcode") or found.get("merchantSku") or found.get("stockCode") or found.get("sku"))
+                want = db.one("SELECT quantity FROM {p}product WHERE product_id = %s", (listed.get(key),))
+                if want is None or _held_quantity(code, found) != max(0, int(want["quantity"])):
+                    mismatch.append(f"{NAMES[code]} {key}: holds {_held_quantity(code, found)}, OpenCart has "
+                                    f"{want['quantity'] if want else '?'}")
+        return not mismatch
+
+    stock_ok = wait_until(in_step, 90, interval=0.5)
+    print(f"stock of the {len(sold)} products sold is the same in OpenCart and on all {len(channels)} marketplaces"
+          if stock_ok else "stock did not converge on every marketplace: " + "; ".join(mismatch[:5]))
+
+    # Shipment back: the merchant ships the first Trendyol order with a tracking number.
+    shipped = True
+    first = db.one("SELECT l.order_id FROM {p}kervan_order_link l JOIN {p}kervan_channel c ON c.channel_id ="
+                   " l.channel_id JOIN {p}order o ON o.order_id = l.order_id WHERE c.code = 'trendyol'"
+                   " AND o.order_status_id IN (1, 2) ORDER BY l.order_id LIMIT 1")
+    if first:
+        oid = int(first["order_id"])
+        db.execute("UPDATE {p}order SET order_status_id = 3 WHERE order_id = %s", (oid,))
+        db.execute("INSERT INTO {p}order_history (order_id, order_status_id, notify, comment, date_added)"
+                   " VALUES (%s, 3, 0, %s, NOW())", (oid, "Kargo: Yurtiçi Kargo, Takip No: YK100200300"))
+        # What the extension's addHistory hook writes.
+        outbox.write_many(db, [Event("order.status_changed", "order", str(oid),
+                                     {"order_id": oid, "old_status_id": 2, "new_status_id": 3}, source="demo")])
+        shipped = wait_until(lambda: db.one("SELECT shipped_at FROM {p}kervan_order_link WHERE order_id = %s",
+                                            (oid,))["shipped_at"] is not None, 30, interval=0.2)
+        print(f"OpenCart order {oid} shipped with tracking YK100200300 → "
+              + ("reported to Trendyol" if shipped else "NOT reported"))
+    return imported and stock_ok and shipped
 
 
 def _up(port: int) -> bool:

@@ -100,8 +100,18 @@ def install_amazon(db: Database, base_url: str) -> int:
     return account.channel_id
 
 
+def add_lira(db: Database) -> None:
+    """Marketplace orders come in Turkish lira; a Turkish shop has it as a currency (the demo's
+    rate to the store's default is 1, for readable numbers)."""
+    db.execute(
+        "INSERT INTO {p}currency (title, code, symbol_left, symbol_right, decimal_place, value, status, date_modified)"
+        " SELECT 'Türk Lirası', 'TRY', '', '₺', '2', 1.0, 1, NOW() FROM DUAL"
+        " WHERE NOT EXISTS (SELECT 1 FROM {p}currency WHERE code = 'TRY')")
+
+
 def install_all(db: Database, base_urls: dict[str, str]) -> dict[str, int]:
     """Every marketplace in ``base_urls`` (code → sandbox URL); returns code → channel id."""
+    add_lira(db)
     installers = {"trendyol": install, "hepsiburada": install_hepsiburada, "n11": install_n11,
                   "amazon": install_amazon}
     return {code: installers[code](db, url) for code, url in base_urls.items()}
@@ -113,6 +123,8 @@ def install(db: Database, base_url: str, *, image_base_url: str = IMAGE_BASE_URL
         db, "trendyol", name="Trendyol (sandbox)", base_url=base_url, seller_id=SELLER_ID,
         credentials={"api_key": API_KEY, "api_secret": API_SECRET, "integrator": "Kervan"},
         settings={"image_base_url": image_base_url, "default_brand_id": DEFAULT_BRAND, "language": "tr-tr",
+                  # The sandbox does not need Trendyol's 5 s between order-stream calls.
+                  "stream_interval": 0.5,
                   # OpenCart's own placeholder, for the demo product that has no image.
                   "placeholder_image": "placeholder.png"},
     )

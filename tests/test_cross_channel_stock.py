@@ -61,3 +61,35 @@ def test_a_trendyol_sale_lowers_the_stock_on_hepsiburada(store41, cfg_factory):
         assert listing(store41, 40)["status"] == "synced"
     finally:
         sb.stop()
+
+
+def test_a_sale_on_hepsiburada_is_corrected_there_when_opencart_does_not_subtract(store41, cfg_factory):
+    """Product 47 has subtract = 0 in OpenCart: a sale does not lower OpenCart's stock, but
+    Hepsiburada lowered its own. Kervan sends OpenCart's quantity back to Hepsiburada."""
+    sb = HepsiburadaSandbox(processing_delay=0.05).start()
+    try:
+        demo_store.install_hepsiburada(store41, sb.base_url)
+        hb = channels.get(store41, "hepsiburada")
+        catalog = handler_for(store41, hb, build_client(cfg_factory(store41), hb))
+        catalog.handle(saved(47))
+        settle(store41, catalog)
+        sku = listing(store41, 47)["remote_sku"]
+        held = lambda: catalog.client.find_listings([sku])[0]["availableStock"]  # noqa: E731
+        opencart = int(store41.one("SELECT quantity FROM {p}product WHERE product_id = 47")["quantity"])
+        assert held() == opencart
+
+        sb.add_order([{"merchantSku": sku, "quantity": 2, "price": 100.0}])  # HB lowers its own stock
+        assert held() == opencart - 2
+        a = m.Address("Ayşe", "Yılmaz", "Atatürk Cd. 1", city="Çankaya", zone="Ankara")
+        OrderWriter(store41, hb.channel_id, "hepsiburada").apply(m.MarketOrder(
+            remote_id="HB-1", order_number="HB-1", state=m.CREATED, remote_status="Open",
+            created_at=datetime(2026, 11, 28, 9, 0, tzinfo=UTC), currency="USD", customer_firstname="Ayşe",
+            customer_lastname="Yılmaz", email="", telephone="", shipping_address=a, payment_address=a,
+            lines=(m.OrderLine("1", sku, "HP LP3065", 2, Decimal("100"), Decimal(20)),)))
+        assert int(store41.one("SELECT quantity FROM {p}product WHERE product_id = 47")["quantity"]) == opencart
+        (row,) = store41.query("SELECT * FROM {p}kervan_outbox WHERE event_type = 'stock.changed'")
+        catalog.handle(outbox.to_event(row))
+        settle(store41, catalog)
+        assert held() == opencart
+    finally:
+        sb.stop()

@@ -126,6 +126,18 @@ class ListingBinder:
             (status, error, self.channel_id, product_id),
         )
 
+    def forget(self, product_id: int, fields: tuple[str, ...]) -> None:
+        """The marketplace changed these fields by itself (its own stock after a sale there): they
+        are no longer known to be what it holds, so the next pass sends them."""
+        row = self.db.one("SELECT confirmed_body FROM {p}kervan_listing WHERE channel_id = %s AND product_id = %s",
+                          (self.channel_id, product_id))
+        if not row or not row["confirmed_body"]:
+            return
+        body = {k: v for k, v in json.loads(row["confirmed_body"]).items() if k not in fields}
+        self.db.execute(
+            "UPDATE {p}kervan_listing SET confirmed_body = %s, content_hash = %s WHERE channel_id = %s AND product_id = %s",
+            (json.dumps(body, ensure_ascii=False), digest(body), self.channel_id, product_id))
+
     def adopt_remote(self, product_id: int, remote_id: str | None, confirmed: dict[str, Any]) -> None:
         """The marketplace already holds this product (found by barcode): remember its id and
         what it holds, so the next pass sends only the difference."""

@@ -23,6 +23,7 @@ class AmazonCatalog(Catalog):
     mapping_error = mapper.MappingError
     PARTS = {"price_stock": ("price", "quantity", "currency", "offer")}
     WHOLE_PARTS = (CONTENT,)  # a full UPDATE carries the offer too
+    STOCK_FIELDS = ("quantity", "offer")
 
     def load_mapping(self) -> mapper.AmazonMapping:
         product_types: dict[int, str] = {}

@@ -45,6 +45,8 @@ class Catalog:
     FIXED_FIELDS: ClassVar[tuple[str, ...]] = ()
     # Parts that carry the whole body: when one of them is sent, the others are not needed.
     WHOLE_PARTS: ClassVar[tuple[str, ...]] = ()
+    # The body's stock fields: a sale on this marketplace lowers them there by itself.
+    STOCK_FIELDS: ClassVar[tuple[str, ...]] = ("quantity",)
 
     def __init__(self, db: Database, account: ChannelAccount, client: Channel, *, mapping_ttl: float = 30.0) -> None:
         self.db = db
@@ -140,6 +142,8 @@ class Catalog:
                 self.sync(int(r["product_id"]), event.id)
             return
         product_id = int(event.payload.get("product_id") or event.aggregate_id)
+        if event.type == "stock.changed" and event.payload.get("channel") == self.account.code:
+            self.binder.forget(product_id, self.STOCK_FIELDS)
         if event.type == "product.deleted":
             self.delete(product_id, event.id)
         else:

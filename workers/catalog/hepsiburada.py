@@ -17,6 +17,7 @@ class HepsiburadaCatalog(Catalog):
     label = "Hepsiburada"
     mapping_error = mapper.MappingError
     PARTS = {"price": ("price",), "stock": ("availableStock",)}
+    STOCK_FIELDS = ("availableStock",)
 
     def load_mapping(self) -> mapper.HepsiburadaMapping:
         categories: dict[int, int | mapper.HepsiburadaCategory] = {}

@@ -101,12 +101,16 @@ class OrderImporter:
 
     def poll_loop(self, interval: float, stop: threading.Event) -> None:
         while not stop.is_set():
+            wait = interval
             try:
                 self.poll()
             except Exception as exc:  # noqa: BLE001 - the marketplace or the database may be down
-                logger.warning("{} order poll failed: {}", self.account.code, exc)
+                # Throttled (Amazon allows one getOrders a minute after its burst): wait as long as
+                # the limiter says instead of failing again every interval.
+                wait = max(interval, float(getattr(exc, "retry_after", 0) or 0))
+                logger.warning("{} order poll failed, next in {:.0f}s: {}", self.account.code, wait, exc)
                 self.db.reset()
-            stop.wait(interval)
+            stop.wait(wait)
 
 
 def poll_command(channel: str, **payload: Any) -> Event:
