@@ -126,7 +126,7 @@ def run_demo(cfg, *, keep: bool = False, products: int = 0, timeout: float = 180
     log_dir = log_dir or ROOT / "demo-logs"
     env = DemoEnvironment(cfg)
     env.cfg = env.cfg.with_overrides({"channels": {"enabled": ",".join(channels)},
-                                      "orders": {"poll_interval": "1", "first_days": "1"}})
+                                      "orders": {"poll_interval": "2", "first_days": "1"}})
     procs: list[Proc] = []
     clients: dict[str, object] = {}
     try:
@@ -237,7 +237,10 @@ def _orders_part(env: DemoEnvironment, db: Database, channels: tuple[str, ...], 
     made = {}
     for code in channels:
         answer = requests.post(f"http://127.0.0.1:{ports[code]}/__sandbox/orders/generate",
-                               json={"count": per_channel, "advance_share": 0}, timeout=10)
+                               # Amazon lists an order changed in the last two minutes only
+                               # after that: no customer cancellations there, to keep the demo short.
+                               json={"count": per_channel, "advance_share": 0,
+                                     **({"cancel_share": 0} if code == "amazon" else {})}, timeout=10)
         answer.raise_for_status()
         made[code] = per_channel
     if "amazon" in channels:

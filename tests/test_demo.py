@@ -35,10 +35,13 @@ def test_demo_runs_end_to_end_and_logs_no_secret(tmp_path):
     for name in ("Trendyol", "Hepsiburada", "N11", "Amazon"):
         assert f"price of product 28 on {name}" in out.stdout
         assert any(line.split()[:4] == [name, "4", "4", "0"] for line in out.stdout.splitlines()), name
+    assert "12 orders in OpenCart" in out.stdout  # three per marketplace
+    assert "is the same in OpenCart and on all 4 marketplaces" in out.stdout
+    assert "reported to Trendyol" in out.stdout
     assert "DEMO OK" in out.stdout
     logs = [p.read_text(errors="replace") for p in tmp_path.glob("*.log")]
-    # four sandboxes, the relay and four workers — at DEBUG, every request logged
-    assert len(logs) == 9 and all(logs)
+    # four sandboxes, the relay, four catalog and four orders workers — at DEBUG, every request logged
+    assert len(logs) == 13 and all(logs)
     for text in [*logs, out.stdout, out.stderr]:
         for secret in SECRETS:
             assert secret not in text

@@ -666,7 +666,10 @@ class HepsiburadaClient(Channel):
         lo, hi = _utc(since), _utc(until) if until is not None else None
         if hi is not None and hi < lo:
             raise ValueError("until is before since")
-        for row in self.orders(lo, hi):
+        # HB's date filters count whole minutes: an ``enddate`` cut to this minute would hide the
+        # orders placed in it until the next poll, so the window ends at the next full minute.
+        hi_minute = (hi + timedelta(seconds=60)).replace(second=0, microsecond=0) if hi is not None else None
+        for row in self.orders(lo, hi_minute):
             yield {**row, FEED_KEY: "orders"}
         # A since slightly ahead of this host's clock is an empty package window, not an error.
         for row in self.packages(begin=lo, end=max(lo, hi or datetime.now(UTC))):
