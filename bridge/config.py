@@ -50,6 +50,16 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "overlap": "600",
         "first_days": "7",
     },
+    "scheduler": {
+        # Seconds between incremental reconciliations, how long a listing may stay failed before
+        # one resends it, seconds between cleanups, days job runs are kept, seconds between checks
+        # of the leader lock (a standby takes over within about this long).
+        "reconcile_interval": "300",
+        "reconcile_grace": "600",
+        "cleanup_interval": "3600",
+        "job_retention_days": "14",
+        "leader_check": "1",
+    },
     "breaker": {
         # Consecutive transient failures (network, 5xx) that open an account's breaker, and the
         # seconds it stays open before a trial call.

@@ -39,6 +39,19 @@ def cmd_relay(args) -> int:
     return 0
 
 
+def cmd_scheduler(args) -> int:
+    import threading
+
+    from bridge.scheduler import Scheduler, SchedulerSettings
+
+    cfg = _cfg(args)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    Scheduler(from_config(cfg), SchedulerSettings.from_config(cfg)).run(stop)
+    return 0
+
+
 def _serve_metrics(cfg) -> int:
     from bridge import metrics
 
@@ -185,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--log-dir", help="where the processes' logs go (default ./demo-logs)")
     d.set_defaults(fn=cmd_demo)
 
+    sub.add_parser("scheduler", help="the fleet's clock: order polls, reconciliation, cleanup (one active)").set_defaults(
+        fn=cmd_scheduler)
     sub.add_parser("status", help="the fleet at a glance").set_defaults(fn=cmd_status)
     c = sub.add_parser("chaos", help="faults under load against a throw-away fleet, then the invariants")
     c.add_argument("--duration", type=float, default=300)

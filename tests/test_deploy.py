@@ -24,7 +24,7 @@ def test_units_verify(tmp_path):
     # A template is verified through an instance: "<role>-<channel>".
     shutil.copy(tmp_path / "kervan-worker@.service", tmp_path / "kervan-worker@catalog-trendyol.service")
     names = sorted(p.name for p in tmp_path.glob("*.service") if not p.name.endswith("@.service"))
-    assert names == ["kervan-relay.service", "kervan-worker@catalog-trendyol.service"]
+    assert names == ["kervan-relay.service", "kervan-scheduler.service", "kervan-worker@catalog-trendyol.service"]
     out = subprocess.run(["systemd-analyze", "verify", "--man=no", *names], cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stderr.strip() == "", out.stderr

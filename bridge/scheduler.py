@@ -1,0 +1,178 @@
+"""``kervan scheduler``: the fleet's clock. It only enqueues commands — through the outbox, so a
+command is never lost while the broker is down — and the workers do the work.
+
+Exactly one scheduler is active per database: the MariaDB leader lock the relay uses
+(``bridge/leader.py``) rather than a Redis lock with a TTL. The lock lives as long as the holder's
+connection, so a killed scheduler frees it at once and a standby takes over within its check
+interval, and a scheduler that stalls past a TTL cannot keep running jobs while another one
+starts. APScheduler (3.x) runs the jobs only while this process holds the lock, each job with
+``max_instances=1``; every run is recorded in ``kervan_job_run``.
+
+Jobs:
+- ``poll_orders:<channel>`` — ``cmd.poll_orders`` for each enabled channel's orders worker;
+- ``reconcile`` — listings failed or waiting for reconciliation longer than a grace period, and
+  products changed since the last run, go back to their channel's catalog worker as
+  ``cmd.resync``;
+- ``cleanup`` — published outbox rows and job runs past their retention.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from loguru import logger
+
+from bridge import outbox
+from bridge.db import Database
+from bridge.envelope import Event
+from bridge.leader import LeaderLock
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    channels: tuple[str, ...]
+    orders_interval: float = 60.0
+    reconcile_interval: float = 300.0
+    reconcile_grace: float = 600.0  # seconds a listing may stay failed/reconcile before a resync
+    cleanup_interval: float = 3600.0
+    outbox_retention_hours: float = 72.0
+    job_retention_days: float = 14.0
+    leader_check: float = 1.0
+    lock_name: str = "kervan_scheduler"
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> SchedulerSettings:
+        return cls(
+            channels=tuple(cfg.getlist("channels", "enabled")),
+            orders_interval=cfg.getfloat("orders", "poll_interval"),
+            reconcile_interval=cfg.getfloat("scheduler", "reconcile_interval"),
+            reconcile_grace=cfg.getfloat("scheduler", "reconcile_grace"),
+            cleanup_interval=cfg.getfloat("scheduler", "cleanup_interval"),
+            outbox_retention_hours=cfg.getfloat("relay", "retention_hours"),
+            job_retention_days=cfg.getfloat("scheduler", "job_retention_days"),
+            leader_check=cfg.getfloat("scheduler", "leader_check"),
+        )
+
+
+class Jobs:
+    """The jobs themselves: each returns counts for ``kervan_job_run``."""
+
+    def __init__(self, db: Database, settings: SchedulerSettings) -> None:
+        self.db = db
+        self.s = settings
+
+    def poll_orders(self, channel: str) -> dict[str, int]:
+        outbox.write_many(self.db, [Event("cmd.poll_orders", "channel", channel, {"channel": channel},
+                                          source="scheduler")])
+        return {"commands": 1}
+
+    def reconcile(self) -> dict[str, int]:
+        last = self.db.one("SELECT MAX(started_at) AS at FROM {p}kervan_job_run WHERE job = 'reconcile'"
+                           " AND outcome = 'ok'")
+        counts = {}
+        events = []
+        for channel in self.s.channels:
+            rows = self.db.query(
+                "SELECT l.product_id FROM {p}kervan_listing l JOIN {p}kervan_channel c ON c.channel_id = l.channel_id"
+                " WHERE c.code = %s AND l.status IN ('failed', 'reconcile')"
+                " AND l.updated_at < CURRENT_TIMESTAMP(6) - INTERVAL %s SECOND", (channel, int(self.s.reconcile_grace)))
+            ids = {int(r["product_id"]) for r in rows}
+            if last and last["at"]:
+                # Products changed in OpenCart since the last run whose event may have been missed
+                # (e.g. edited while the extension was disabled).
+                ids |= {int(r["product_id"]) for r in self.db.query(
+                    "SELECT product_id FROM {p}product WHERE date_modified >= %s", (last["at"],))}
+            if ids:
+                events.append(Event("cmd.resync", "channel", channel,
+                                    {"channel": channel, "product_ids": sorted(ids), "reason": "reconcile"},
+                                    source="scheduler"))
+            counts[channel] = len(ids)
+        outbox.write_many(self.db, events)
+        return counts
+
+    def cleanup(self) -> dict[str, int]:
+        purged = outbox.purge(self.db, self.s.outbox_retention_hours)
+        runs = self.db.execute("DELETE FROM {p}kervan_job_run WHERE started_at < CURRENT_TIMESTAMP(6)"
+                               " - INTERVAL %s DAY", (int(self.s.job_retention_days),))
+        return {"outbox_rows": purged, "job_runs": runs}
+
+
+class Scheduler:
+    def __init__(self, db: Database, settings: SchedulerSettings) -> None:
+        self.db = db
+        self.s = settings
+        self.jobs = Jobs(db, settings)
+        self.lock = LeaderLock(db, settings.lock_name)
+        self.host = socket.gethostname()[:128]
+        self._aps: BackgroundScheduler | None = None
+
+    def _recorded(self, name: str, fn: Callable[[], dict[str, Any]]) -> Callable[[], None]:
+        def run() -> None:
+            if not self.lock.held:
+                return  # lost the lock between the trigger and now: the new leader runs it
+            def start(cur: Any) -> int:
+                cur.execute("INSERT INTO {p}kervan_job_run (job, host, pid) VALUES (%s, %s, %s)",
+                            (name, self.host, os.getpid()))
+                return int(cur.lastrowid)
+
+            run_id = self.db.run_in_transaction(start)
+            try:
+                counts = fn()
+            except Exception as exc:  # noqa: BLE001 - recorded; the next run tries again
+                self.db.execute("UPDATE {p}kervan_job_run SET finished_at = CURRENT_TIMESTAMP(6), outcome = 'error',"
+                                " error = %s WHERE run_id = %s", (str(exc)[:2000], run_id))
+                logger.warning("job {} failed: {}", name, exc)
+                return
+            self.db.execute("UPDATE {p}kervan_job_run SET finished_at = CURRENT_TIMESTAMP(6), outcome = 'ok',"
+                            " counts = %s WHERE run_id = %s", (json.dumps(counts), run_id))
+        run.__name__ = name
+        return run
+
+    def _start_jobs(self) -> None:
+        aps = BackgroundScheduler(timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True})
+        for channel in self.s.channels:
+            aps.add_job(self._recorded(f"poll_orders:{channel}", lambda c=channel: self.jobs.poll_orders(c)),
+                        "interval", seconds=self.s.orders_interval, id=f"poll_orders:{channel}",
+                        next_run_time=_now())
+        aps.add_job(self._recorded("reconcile", self.jobs.reconcile), "interval", seconds=self.s.reconcile_interval,
+                    id="reconcile")
+        aps.add_job(self._recorded("cleanup", self.jobs.cleanup), "interval", seconds=self.s.cleanup_interval,
+                    id="cleanup")
+        aps.start()
+        self._aps = aps
+        logger.info("scheduler active: {} jobs", len(aps.get_jobs()))
+
+    def _stop_jobs(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=True)
+            self._aps = None
+
+    def run(self, stop: threading.Event) -> None:
+        """Stand by until the lock is ours, run the jobs while it stays ours, repeat."""
+        try:
+            while not stop.is_set():
+                if self.lock.held and not self.lock.check():
+                    logger.warning("scheduler lost the leader lock; standing by")
+                    self._stop_jobs()
+                elif not self.lock.held and self.lock.try_acquire():
+                    self._start_jobs()
+                stop.wait(self.s.leader_check)
+        finally:
+            self._stop_jobs()
+            self.lock.release()
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+__all__ = ["Jobs", "Scheduler", "SchedulerSettings"]
