@@ -35,13 +35,18 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "leader_lock": "kervan_relay",
     },
     "worker": {
-        "prefetch": "8",
+        # Messages in hand per worker process: coalesced price/stock changes are acked only when
+        # their request was sent, so a batch can only be as large as this.
+        "prefetch": "1000",
         "threads": "4",
         "delivery_limit": "20",
         "max_attempts": "8",
         "retry_tiers": "1,5,30,120,600",
         "heartbeat_interval": "5",
         "batch_poll_interval": "2",
+        # Seconds price/stock changes of one channel gather before one request carries them all
+        # (up to the marketplace's largest batch); 0 sends each change alone.
+        "coalesce_window": "0.3",
     },
     "orders": {
         # Seconds between order polls of the orders worker (until the scheduler sends the polls),

@@ -53,7 +53,8 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
                                fail_max=cfg.getint("breaker", "fail_max"),
                                reset_timeout=cfg.getfloat("breaker", "reset_timeout"))
         client = build_client(cfg, account, breaker)
-        handler = handler_for(db, account, client)
+        window = cfg.getfloat("worker", "coalesce_window")
+        handler = handler_for(db, account, client, coalesce_window=window if window > 0 else None)
         poll = functools.partial(
             batches.poll_loop, db, account.channel_id, client.batch_result, handler.on_created, BatchNotFound,
             cfg.getfloat("worker", "batch_poll_interval"),

@@ -247,7 +247,15 @@ class Worker:
             elif queue == CONTROL:
                 self._control(method, body, headers, message_id)
             else:
-                self._apply(queue, method, props, body, headers, message_id)
+                pending = self._apply(queue, method, props, body, headers, message_id)
+                if pending is not None:
+                    # The handler handed its work on (a coalesced marketplace batch): settle the
+                    # message when that work is done, without holding a thread until then.
+                    self._inflight.add(pending)
+                    pending.add_done_callback(self._inflight.discard)
+                    pending.add_done_callback(functools.partial(
+                        self._settle_deferred, conn, ch, queue, method, props, body, headers, message_id))
+                    return
         except Exception as exc:  # noqa: BLE001 - could not even park or retry: let RabbitMQ redeliver
             logger.error("message {} on {} not settled ({}); requeued", message_id, queue, exc)
             time.sleep(1)  # no hot loop while the database or broker is away
@@ -255,7 +263,25 @@ class Worker:
             return
         self._ack(conn, ch, tag)
 
-    def _apply(self, queue, method, props, body, headers, message_id) -> None:
+    def _settle_deferred(self, conn, ch, queue, method, props, body, headers, message_id, fut: Future) -> None:
+        tag = method.delivery_tag
+        try:
+            exc = fut.exception()
+            if exc is None:
+                self.heartbeat.count("acked")
+                metrics.MESSAGES.labels(queue, "acked").inc()
+            else:
+                event = Event.from_json(body)
+                attempt = int(headers.get(ATTEMPT_HEADER, 0) or 0)
+                with logger.contextualize(event_id=event.id, correlation_id=event.correlation_id, queue=queue):
+                    self._failed(exc, queue, method, props, body, headers, event, attempt)
+        except Exception as err:  # noqa: BLE001 - could not park or retry: let RabbitMQ redeliver
+            logger.error("message {} on {} not settled ({}); requeued", message_id, queue, err)
+            self._nack(conn, ch, tag)
+            return
+        self._ack(conn, ch, tag)
+
+    def _apply(self, queue, method, props, body, headers, message_id) -> Future | None:
         self.heartbeat.count("consumed")
         metrics.MESSAGES.labels(queue, "consumed").inc()
         attempt = int(headers.get(ATTEMPT_HEADER, 0) or 0)
@@ -269,33 +295,42 @@ class Worker:
             try:
                 # Events of one aggregate are applied one at a time in this process.
                 with self._aggregate_lock(event.aggregate), metrics.HANDLER_SECONDS.labels(queue).time():
-                    self.handler.handle(event)
+                    result = self.handler.handle(event)
+                if isinstance(result, Future):
+                    return result
                 self.heartbeat.count("acked")
                 metrics.MESSAGES.labels(queue, "acked").inc()
-            except PermanentError as exc:
-                logger.warning("event {} failed permanently: {}", event.type, exc)
-                self._park(queue, method.routing_key, event.id, body, headers, f"permanent: {exc}", attempt, event.type)
-            except Exception as exc:  # noqa: BLE001 - everything else is worth another try
-                attempt += 1
-                if attempt >= self.s.max_attempts:
-                    logger.error("event {} failed {} times, parking: {}", event.type, attempt, exc)
-                    self._park(queue, method.routing_key, event.id, body, headers,
-                               f"gave up after {attempt} attempts: {exc}", attempt, event.type)
-                    return
-                delay = self.topology.tier_for(attempt)
-                logger.warning("event {} failed (attempt {}), retrying in {}s: {}", event.type, attempt, delay, exc)
-                retry_props = pika.BasicProperties(
-                    content_type=props.content_type,
-                    delivery_mode=2,
-                    message_id=props.message_id,
-                    correlation_id=props.correlation_id,
-                    type=props.type,
-                    headers={**{k: v for k, v in headers.items() if not k.startswith("x-")},
-                             ATTEMPT_HEADER: attempt, "x-kervan-last-error": str(exc)[:500]},
-                )
-                self.publisher.publish("", self.topology.retry_queue(queue, delay), body, retry_props)
-                self.heartbeat.count("retried")
-                metrics.MESSAGES.labels(queue, "retried").inc()
+            except Exception as exc:  # noqa: BLE001 - sorted in _failed
+                self._failed(exc, queue, method, props, body, headers, event, attempt)
+        return None
+
+    def _failed(self, exc: BaseException, queue, method, props, body, headers, event: Event, attempt: int) -> None:
+        """A handler failed: park a permanent failure, retry anything else through the tiers until
+        the attempts run out."""
+        if isinstance(exc, PermanentError):
+            logger.warning("event {} failed permanently: {}", event.type, exc)
+            self._park(queue, method.routing_key, event.id, body, headers, f"permanent: {exc}", attempt, event.type)
+            return
+        attempt += 1
+        if attempt >= self.s.max_attempts:
+            logger.error("event {} failed {} times, parking: {}", event.type, attempt, exc)
+            self._park(queue, method.routing_key, event.id, body, headers,
+                       f"gave up after {attempt} attempts: {exc}", attempt, event.type)
+            return
+        delay = self.topology.tier_for(attempt)
+        logger.warning("event {} failed (attempt {}), retrying in {}s: {}", event.type, attempt, delay, exc)
+        retry_props = pika.BasicProperties(
+            content_type=props.content_type,
+            delivery_mode=2,
+            message_id=props.message_id,
+            correlation_id=props.correlation_id,
+            type=props.type,
+            headers={**{k: v for k, v in headers.items() if not k.startswith("x-")},
+                     ATTEMPT_HEADER: attempt, "x-kervan-last-error": str(exc)[:500]},
+        )
+        self.publisher.publish("", self.topology.retry_queue(queue, delay), body, retry_props)
+        self.heartbeat.count("retried")
+        metrics.MESSAGES.labels(queue, "retried").inc()
 
     def _control(self, method, body: bytes, headers: dict, message_id: str) -> None:
         try:

@@ -26,12 +26,15 @@ HANDLERS: dict[str, type[Catalog]] = {
 }
 
 
-def handler_for(db: Database, account: ChannelAccount, client: Channel) -> Catalog:
+def handler_for(db: Database, account: ChannelAccount, client: Channel, *,
+                coalesce_window: float | None = None) -> Catalog:
+    """``coalesce_window``: seconds price/stock changes gather before one request carries them
+    (None: each change is its own request)."""
     try:
         cls = HANDLERS[account.code]
     except KeyError:
         raise SystemExit(f"no catalog handler for marketplace {account.code!r}") from None
-    return cls(db, account, client)
+    return cls(db, account, client, coalesce_window=coalesce_window)
 
 
 __all__ = [

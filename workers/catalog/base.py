@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from loguru import logger
@@ -27,8 +29,19 @@ from workers.batches import Entry
 from workers.binder import Listing, ListingBinder, digest
 from workers.channels.base import Channel
 from workers.channels.errors import PermanentError
+from workers.coalescer import Coalescer, all_of
 
 CONTENT = "content"
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A part waiting in a coalescer: the request row, and what to record once it is sent."""
+
+    product_id: int
+    content_hash: str
+    row: dict[str, Any]
+    entry: Entry
 
 
 class Catalog:
@@ -48,7 +61,11 @@ class Catalog:
     # The body's stock fields: a sale on this marketplace lowers them there by itself.
     STOCK_FIELDS: ClassVar[tuple[str, ...]] = ("quantity",)
 
-    def __init__(self, db: Database, account: ChannelAccount, client: Channel, *, mapping_ttl: float = 30.0) -> None:
+    # Parts sent through a coalescer (one request for many listings) when a window is configured.
+    COALESCED_PARTS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, db: Database, account: ChannelAccount, client: Channel, *, mapping_ttl: float = 30.0,
+                 coalesce_window: float | None = None) -> None:
         self.db = db
         self.account = account
         self.client = client
@@ -57,6 +74,8 @@ class Catalog:
         self._mapping: Any = None
         self._mapping_at = 0.0
         self._mapping_ttl = mapping_ttl
+        self.coalesce_window = coalesce_window
+        self._coalescers: dict[str, Coalescer] = {}
 
     # -- per marketplace ----------------------------------------------------------------------
     def load_mapping(self) -> Any:
@@ -86,6 +105,14 @@ class Catalog:
     def take_down(self, listing: Listing) -> tuple[str, str | None]:
         """Remove the listing from sale; returns ``(step, batch id or None)`` where step is
         "delete" or "archive" (archive: a second pass deletes)."""
+        raise NotImplementedError
+
+    def batch_row(self, part: str, listing: Listing, desired: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        """One listing's row of a coalesced request for ``part``."""
+        raise NotImplementedError
+
+    def send_rows(self, part: str, rows: list[dict[str, Any]]) -> str:
+        """Send a coalesced request of ``part`` rows; returns the batch id."""
         raise NotImplementedError
 
     def on_created(self, product_ids: list[int]) -> None:  # noqa: B027 - optional hook
@@ -124,36 +151,73 @@ class Catalog:
                 return {whole: {k: v for k, v in desired.items() if k not in self.FIXED_FIELDS}}
         return out
 
+    # -- coalescing ---------------------------------------------------------------------------
+    def coalesces(self, part: str) -> bool:
+        return self.coalesce_window is not None and part in self.COALESCED_PARTS
+
+    def defer(self, part: str, product_id: int, h: str, key: str, row: dict[str, Any], entry: Entry) -> Future:
+        co = self._coalescers.get(part)
+        if co is None:
+            co = self._coalescers.setdefault(part, Coalescer(
+                lambda items, part=part: self.flush(part, items), max_items=self.client.MAX_BATCH,
+                window=self.coalesce_window or 0.0, name=f"{self.account.code}-{part}"))
+        return co.submit(key, Deferred(product_id, h, row, entry))
+
+    def flush(self, part: str, items: list[tuple[str, Deferred]]) -> dict[str, BaseException]:
+        """Send one coalesced request and record its batch; a refusal of the request itself is
+        written on every listing in it, anything else fails them all for a retry."""
+        waiting = [d for _, d in items]
+        try:
+            batch_id = self.send_rows(part, [d.row for d in waiting])
+        except PermanentError as exc:
+            for d in waiting:
+                self.binder.release(d.product_id, d.content_hash)
+                self.binder.set_status(d.product_id, "failed", f"{self.label}: {exc.message or exc}")
+            return {}
+        except BaseException:
+            for d in waiting:
+                self.binder.release(d.product_id, d.content_hash)
+            raise
+        self.record(batch_id, part, [d.entry for d in waiting])
+        return {}
+
+    def close(self) -> None:
+        for co in self._coalescers.values():
+            co.close()
+
     # -- the handler --------------------------------------------------------------------------
-    def handle(self, event: Event) -> None:
+    def handle(self, event: Event) -> Future | None:
+        """Keep the listing equal to OpenCart. Returns a future when a part waits in a coalescer:
+        the message is done when that request was sent and recorded."""
         if event.type == "cmd.resync":
             ids = event.payload.get("product_ids") or [
                 r["product_id"] for r in self.db.query("SELECT product_id FROM {p}product ORDER BY product_id")]
-            for pid in ids:
-                self.sync(int(pid), event.id)
-            return
+            return self._all([self.sync(int(pid), event.id) for pid in ids])
         if event.type in ("order.created", "order.status_changed"):
             # A storefront order (or an admin status change) moved stock: resend its products.
             rows = self.db.query(
                 "SELECT DISTINCT product_id FROM {p}order_product WHERE order_id = %s AND product_id > 0"
                 " UNION SELECT DISTINCT master_id FROM {p}order_product WHERE order_id = %s AND master_id > 0",
                 (int(event.payload.get("order_id") or event.aggregate_id),) * 2)
-            for r in rows:
-                self.sync(int(r["product_id"]), event.id)
-            return
+            return self._all([self.sync(int(r["product_id"]), event.id) for r in rows])
         product_id = int(event.payload.get("product_id") or event.aggregate_id)
         if event.type == "stock.changed" and event.payload.get("channel") == self.account.code:
             self.binder.forget(product_id, self.STOCK_FIELDS)
         if event.type == "product.deleted":
             self.delete(product_id, event.id)
-        else:
-            self.sync(product_id, event.id)
+            return None
+        return self.sync(product_id, event.id)
 
-    def sync(self, product_id: int, event_id: str) -> None:
+    @staticmethod
+    def _all(results: list[Future | None]) -> Future | None:
+        pending = [r for r in results if r is not None]
+        return all_of(pending) if pending else None
+
+    def sync(self, product_id: int, event_id: str) -> Future | None:
         product = self.reader.get(product_id)
         if product is None:
             self.delete(product_id, event_id)
-            return
+            return None
         master = self.reader.get(product.master_id) if product.master_id else None
         self.binder.ensure(product_id, None)
         try:
@@ -161,7 +225,7 @@ class Catalog:
         except self.mapping_error as exc:
             self.binder.set_status(product_id, "failed", str(exc))
             logger.info("product {} not listable on {}: {}", product_id, self.account.code, exc)
-            return
+            return None
         key = self.key_of(desired)
         self.binder.ensure(product_id, key)
         listing = self.binder.get(product_id)
@@ -170,13 +234,13 @@ class Catalog:
         if listing.content_hash == h:
             if listing.status != "synced":
                 self.binder.set_status(product_id, "synced")
-            return
+            return None
         self.before_claim(listing)
         if not self.binder.claim(product_id, h, event_id):
             logger.debug("product {} content {} already in flight", product_id, h[:8])
-            return
+            return None
         try:
-            self.send(product_id, listing, desired, h)
+            return self.send(product_id, listing, desired, h)
         except PermanentError as exc:
             # The marketplace refused the request itself (validation of the envelope, credentials):
             # the merchant sees its words on the listing; a later change or resync retries.
@@ -185,6 +249,7 @@ class Catalog:
         except BaseException:
             self.binder.release(product_id, h)
             raise
+        return None
 
     def before_claim(self, listing: Listing) -> None:  # noqa: B027 - optional hook
         """Raise a ``TransientError`` to wait (e.g. a create still being processed)."""
@@ -199,7 +264,7 @@ class Catalog:
             return
         batches.record(self.db, self.account.channel_id, batch_id, kind, list(entries))
 
-    def send(self, product_id: int, listing: Listing, desired: dict[str, Any], h: str) -> None:
+    def send(self, product_id: int, listing: Listing, desired: dict[str, Any], h: str) -> Future | None:
         key = self.key_of(desired)
         unsure = listing.status != "new" or listing.pending_hash is not None
         if not listing.known_remotely and unsure:
@@ -210,7 +275,7 @@ class Catalog:
             batch_id = self.create(desired)
             self.record(batch_id, "create", [Entry(product_id, key, "create", desired, h)])
             logger.info("product {} → {} create (batch {})", product_id, self.label, batch_id)
-            return
+            return None
         confirmed = listing.confirmed
         fixed = [f for f in self.FIXED_FIELDS if f in desired and desired.get(f) != confirmed.get(f)]
         if fixed:
@@ -221,16 +286,23 @@ class Catalog:
             desired = {**desired, **{f: confirmed.get(f) for f in fixed}}
             h = digest(desired)
             if not self.binder.claim(product_id, h, f"{listing.listing_id}-fixed-{h[:8]}"):
-                return
+                return None
         parts = self.changed_parts(desired, confirmed)
+        deferred = []
         for part, fields in parts.items():
+            entry = Entry(product_id, key, part, fields, h)
+            if self.coalesces(part):
+                deferred.append(self.defer(part, product_id, h, key, self.batch_row(part, listing, desired, fields),
+                                           entry))
+                continue
             batch_id = self.send_part(part, listing, desired, fields)
-            self.record(batch_id, "update", [Entry(product_id, key, part, fields, h)])
+            self.record(batch_id, "update", [entry])
         if not parts and not fixed:
             # Only fields the marketplace does not report differed (e.g. after adopting): what it
             # holds is what we want.
             batches.confirm_now(self.db, self.account.channel_id, [Entry(product_id, key, "create", desired, h)])
         logger.info("product {} → {} update ({})", product_id, self.label, ", ".join(parts) or "nothing")
+        return all_of(deferred) if deferred else None
 
     def adopt_remote(self, product_id: int, key: str) -> None:
         found = self.remote_body(key)

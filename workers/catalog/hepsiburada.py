@@ -18,6 +18,7 @@ class HepsiburadaCatalog(Catalog):
     mapping_error = mapper.MappingError
     PARTS = {"price": ("price",), "stock": ("availableStock",)}
     STOCK_FIELDS = ("availableStock",)
+    COALESCED_PARTS = ("price", "stock")
 
     def load_mapping(self) -> mapper.HepsiburadaMapping:
         categories: dict[int, int | mapper.HepsiburadaCategory] = {}
@@ -81,6 +82,13 @@ class HepsiburadaCatalog(Catalog):
             return self.client.upload_stocks([{**self._ident(listing), "availableStock": desired["availableStock"]}])
         # Content: HB updates a merchant SKU it already holds when it is imported again.
         return self.client.import_products([self.import_item(desired)])
+
+    def batch_row(self, part: str, listing: Listing, desired: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        field = "price" if part == "price" else "availableStock"
+        return {**self._ident(listing), field: desired[field]}
+
+    def send_rows(self, part: str, rows: list[dict[str, Any]]) -> str:
+        return self.client.upload_prices(rows) if part == "price" else self.client.upload_stocks(rows)
 
     def remote_body(self, key: str) -> tuple[str | None, dict[str, Any]] | None:
         found = self.client.find_listings([key])

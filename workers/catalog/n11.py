@@ -23,6 +23,7 @@ class N11Catalog(Catalog):
     mapping_error = mapper.MappingError
     PARTS = {"price_stock": PRICE_STOCK_FIELDS, "product": PRODUCT_FIELDS}
     FIXED_FIELDS = ("title", "categoryId", "images", "barcode")
+    COALESCED_PARTS = ("price_stock",)
 
     def load_mapping(self) -> mapper.N11Mapping:
         categories: dict[int, int] = {}
@@ -63,6 +64,12 @@ class N11Catalog(Catalog):
             return self.client.update_price_stock([{"stockCode": code, **fields}])
         # N11 requires vatRate on every product update.
         return self.client.update_products([{"stockCode": code, "vatRate": desired["vatRate"], **fields}])
+
+    def batch_row(self, part: str, listing: Listing, desired: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        return {"stockCode": desired["stockCode"], **fields}
+
+    def send_rows(self, part: str, rows: list[dict[str, Any]]) -> str:
+        return self.client.update_price_stock(rows)
 
     def remote_body(self, key: str) -> tuple[str | None, dict[str, Any]] | None:
         found = self.client.find_products([key])

@@ -6,6 +6,7 @@ for identical price/stock bodies handled. The shared flow is ``workers.catalog.b
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future
 from typing import Any
 
 from loguru import logger
@@ -60,6 +61,7 @@ class TrendyolCatalog(Catalog):
     label = "Trendyol"
     mapping_error = mapper.MappingError
     FIXED_FIELDS = mapper.FIXED_FIELDS
+    COALESCED_PARTS = ("price_stock",)
 
     def load_mapping(self) -> mapper.TrendyolMapping:
         return load_mapping(self.db, self.account)
@@ -102,7 +104,7 @@ class TrendyolCatalog(Catalog):
         )
         return bool(row) and row["status"] in ("submitted", "in_progress")
 
-    def send(self, product_id: int, listing: Listing, desired: dict[str, Any], h: str) -> None:
+    def send(self, product_id: int, listing: Listing, desired: dict[str, Any], h: str) -> Future | None:
         barcode = desired["barcode"]
         unsure = listing.status != "new" or listing.pending_hash is not None
         if (not listing.known_remotely and unsure) or (listing.known_remotely and not listing.remote_id):
@@ -143,6 +145,11 @@ class TrendyolCatalog(Catalog):
             batch_id = self.client.update_variants([{"barcode": barcode, **parts["variant"]}])
             batches.record(self.db, self.account.channel_id, batch_id, "update",
                            [Entry(product_id, barcode, "variant", parts["variant"], h)])
+        if "price_stock" in parts and self.coalesces("price_stock"):
+            entry = Entry(product_id, barcode, "price_stock", parts["price_stock"], h)
+            logger.info("product {} → Trendyol update ({})", product_id, ", ".join(parts))
+            return self.defer("price_stock", product_id, h, barcode, {"barcode": barcode, **parts["price_stock"]},
+                              entry)
         if "price_stock" in parts:
             entry = Entry(product_id, barcode, "price_stock", parts["price_stock"], h)
             try:
@@ -159,6 +166,26 @@ class TrendyolCatalog(Catalog):
             else:
                 batches.record(self.db, self.account.channel_id, batch_id, "price_stock", [entry])
         logger.info("product {} → Trendyol update ({})", product_id, ", ".join(parts) or "nothing")
+
+    def send_rows(self, part: str, rows: list[dict[str, Any]]) -> str:
+        return self.client.update_price_inventory(rows)
+
+    def flush(self, part: str, items: list[tuple[str, Any]]) -> dict[str, BaseException]:
+        try:
+            return super().flush(part, items)
+        except DuplicateRequestError:
+            # Trendyol refused the body as one it saw in the last 15 minutes: per listing, either
+            # it holds these values (confirm them) or the 15 minutes must pass first.
+            failures: dict[str, BaseException] = {}
+            for key, d in items:
+                fields = {k: v for k, v in d.row.items() if k != "barcode"}
+                if self._holds(key, fields):
+                    batches.confirm_now(self.db, self.account.channel_id, [d.entry])
+                else:
+                    failures[key] = SameRequestTooSoon(
+                        f"Trendyol refuses the same price/stock for {key} within 15 minutes; "
+                        "it will be sent again when that time has passed")
+            return failures
 
     def _holds(self, barcode: str, values: dict[str, Any]) -> bool:
         found = self.client.find_products([barcode])

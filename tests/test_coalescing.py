@@ -1,0 +1,98 @@
+"""Coalescing price/stock changes: a burst becomes as few requests as the marketplace's batch size
+allows, the latest value of a listing wins, and each change is done only when its request was sent
+and recorded."""
+
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import wait
+
+import pytest
+
+from bridge import channels
+from bridge.envelope import Event
+from kervan import demo_store
+from sandbox.trendyol import TrendyolSandbox
+from tests.test_catalog import listing, saved, settle
+from workers.catalog import TrendyolCatalog
+from workers.channels.trendyol import TrendyolClient
+from workers.coalescer import Coalescer, all_of
+
+
+def test_a_burst_of_5000_changes_is_ceil_5000_over_the_batch_size_requests():
+    sent: list[list] = []
+    lock = threading.Lock()
+
+    def send(items):
+        with lock:
+            sent.append(items)
+        return {}
+
+    co = Coalescer(send, max_items=1000, window=0.5)
+    futures = [co.submit(f"BC-{i}", {"quantity": i}) for i in range(5000)]
+    wait(futures, timeout=30)
+    co.close()
+    assert all(f.done() and f.exception() is None for f in futures)
+    assert len(sent) <= math.ceil(5000 / 1000) * 1.05
+    assert sorted(k for batch in sent for k, _ in batch) == sorted(f"BC-{i}" for i in range(5000))
+    assert max(len(b) for b in sent) == 1000
+
+
+def test_the_latest_value_of_a_key_wins_and_all_its_waiters_finish():
+    sent = []
+    co = Coalescer(lambda items: sent.append(items) or {}, max_items=10, window=0.3)
+    a = co.submit("BC-1", {"quantity": 5})
+    b = co.submit("BC-1", {"quantity": 4})
+    c = co.submit("BC-2", {"quantity": 9})
+    all_of([a, b, c]).result(5)
+    co.close()
+    assert sent == [[("BC-1", {"quantity": 4}), ("BC-2", {"quantity": 9})]]
+
+
+def test_failures_reach_only_their_items_or_the_whole_batch():
+    co = Coalescer(lambda items: {"BC-2": ValueError("refused")}, max_items=10, window=0.1)
+    ok, bad = co.submit("BC-1", 1), co.submit("BC-2", 2)
+    assert ok.result(5) is None
+    with pytest.raises(ValueError):
+        bad.result(5)
+    boom = Coalescer(lambda items: (_ for _ in ()).throw(ConnectionError("down")), max_items=10, window=0.1)
+    with pytest.raises(ConnectionError):
+        boom.submit("BC-1", 1).result(5)
+    co.close()
+    boom.close()
+
+
+def test_stock_changes_of_many_products_reach_trendyol_in_one_request(store41):
+    sb = TrendyolSandbox(batch_delay=0.05).start()
+    try:
+        demo_store.install(store41, sb.base_url)
+        account = channels.get(store41, "trendyol")
+        client = TrendyolClient(sb.base_url, account.seller_id, demo_store.API_KEY, demo_store.API_SECRET,
+                                retry_budget=5)
+        cat = TrendyolCatalog(store41, account, client, mapping_ttl=0, coalesce_window=0.5)
+        ids = [r["product_id"] for r in store41.query("SELECT product_id FROM {p}product WHERE status = 1"
+                                                      " ORDER BY product_id")]
+        for pid in ids:
+            assert cat.handle(saved(pid)) is None  # creates are not coalesced
+        settle(store41, cat)
+        before = len([w for w in sb.request_log()["writes"] if w["endpoint"] == "price_inventory"])
+
+        store41.execute("UPDATE {p}product SET quantity = quantity + 7 WHERE status = 1")
+        pending = [cat.handle(Event("stock.changed", "product", str(pid), {"product_id": pid})) for pid in ids]
+        assert all(p is not None for p in pending)
+        all_of(pending).result(30)  # acked only now: the request is sent and its batch recorded
+        cat.close()
+        writes = [w for w in sb.request_log()["writes"] if w["endpoint"] == "price_inventory"]
+        assert len(writes) - before == 1
+        settle(store41, cat)
+        for pid in ids:
+            row = listing(store41, pid)
+            assert row["status"] == "synced", (pid, row["last_error"])
+        held = {p["barcode"]: p["quantity"] for p in sb.state()["products"].values()} if isinstance(
+            sb.state()["products"], dict) else {p["barcode"]: p["quantity"] for p in sb.state()["products"]}
+        for pid in ids:
+            qty = store41.one("SELECT quantity FROM {p}product WHERE product_id = %s", (pid,))["quantity"]
+            assert held[listing(store41, pid)["remote_sku"]] == min(qty, 20_000)
+    finally:
+        sb.stop()
