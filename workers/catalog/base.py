@@ -115,8 +115,30 @@ class Catalog:
         """Send a coalesced request of ``part`` rows; returns the batch id."""
         raise NotImplementedError
 
-    def on_created(self, product_ids: list[int]) -> None:  # noqa: B027 - optional hook
-        """After creates succeeded (called by the batch poller)."""
+    # Where a created listing's remote id is found in ``find_listings`` rows (key field, id field);
+    # None: the marketplace gives none worth keeping.
+    REMOTE_ID: ClassVar[tuple[str, str] | None] = None
+
+    def on_created(self, product_ids: list[int]) -> None:
+        """After creates succeeded (called by the batch poller): remember the marketplace's id for
+        each new listing, which later updates use."""
+        if self.REMOTE_ID is None or not product_ids:
+            return
+        key_field, id_field = self.REMOTE_ID
+        marks = ",".join(["%s"] * len(product_ids))
+        rows = self.db.query(
+            f"SELECT product_id, remote_sku FROM {{p}}kervan_listing WHERE channel_id = %s"  # noqa: S608
+            f" AND product_id IN ({marks})",
+            (self.account.channel_id, *product_ids),
+        )
+        by_sku = {r["remote_sku"]: r["product_id"] for r in rows if r["remote_sku"]}
+        for remote in self.client.find_listings(list(by_sku)):
+            pid = by_sku.get(remote.get(key_field))
+            if pid and remote.get(id_field):
+                self.db.execute(
+                    "UPDATE {p}kervan_listing SET remote_id = %s WHERE channel_id = %s AND product_id = %s",
+                    (str(remote[id_field]), self.account.channel_id, pid),
+                )
 
     # -- shared helpers -----------------------------------------------------------------------
     def mapping(self) -> Any:

@@ -19,6 +19,7 @@ class HepsiburadaCatalog(Catalog):
     PARTS = {"price": ("price",), "stock": ("availableStock",)}
     STOCK_FIELDS = ("availableStock",)
     COALESCED_PARTS = ("price", "stock")
+    REMOTE_ID = ("merchantSku", "hepsiburadaSku")  # uploads may name the listing by it
 
     def load_mapping(self) -> mapper.HepsiburadaMapping:
         categories: dict[int, int | mapper.HepsiburadaCategory] = {}
@@ -101,20 +102,3 @@ class HepsiburadaCatalog(Catalog):
 
     def take_down(self, listing: Listing) -> tuple[str, str | None]:
         return "delete", self.client.upload_stocks([{**self._ident(listing), "availableStock": 0}])
-
-    def on_created(self, product_ids: list[int]) -> None:
-        """Remember the hepsiburadaSku HB gave the new listings (uploads may use it)."""
-        marks = ",".join(["%s"] * len(product_ids))
-        rows = self.db.query(
-            f"SELECT product_id, remote_sku FROM {{p}}kervan_listing WHERE channel_id = %s"  # noqa: S608
-            f" AND product_id IN ({marks})",
-            (self.account.channel_id, *product_ids),
-        )
-        by_sku = {r["remote_sku"]: r["product_id"] for r in rows if r["remote_sku"]}
-        for row in self.client.find_listings(list(by_sku)):
-            pid = by_sku.get(row.get("merchantSku"))
-            if pid and row.get("hepsiburadaSku"):
-                self.db.execute(
-                    "UPDATE {p}kervan_listing SET remote_id = %s WHERE channel_id = %s AND product_id = %s",
-                    (str(row["hepsiburadaSku"]), self.account.channel_id, pid),
-                )

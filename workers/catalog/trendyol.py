@@ -62,6 +62,7 @@ class TrendyolCatalog(Catalog):
     mapping_error = mapper.MappingError
     FIXED_FIELDS = mapper.FIXED_FIELDS
     COALESCED_PARTS = ("price_stock",)
+    REMOTE_ID = ("barcode", "contentId")  # content updates address approved products by contentId
 
     def load_mapping(self) -> mapper.TrendyolMapping:
         return load_mapping(self.db, self.account)
@@ -191,24 +192,6 @@ class TrendyolCatalog(Catalog):
         found = self.client.find_products([barcode])
         held = remote_as_body(found[0], barcode) if found else {}
         return all(held.get(k) == v for k, v in values.items())
-
-    # -- batch poller callbacks ---------------------------------------------------------------
-    def on_created(self, product_ids: list[int]) -> None:
-        """After a create succeeded, remember Trendyol's contentId (needed for content updates)."""
-        marks = ",".join(["%s"] * len(product_ids))
-        rows = self.db.query(
-            f"SELECT product_id, remote_sku FROM {{p}}kervan_listing WHERE channel_id = %s"  # noqa: S608
-            f" AND product_id IN ({marks})",
-            (self.account.channel_id, *product_ids),
-        )
-        by_sku = {r["remote_sku"]: r["product_id"] for r in rows if r["remote_sku"]}
-        for remote in self.client.find_products(list(by_sku)):
-            pid = by_sku.get(remote.get("barcode"))
-            if pid and remote.get("contentId"):
-                self.db.execute(
-                    "UPDATE {p}kervan_listing SET remote_id = %s WHERE channel_id = %s AND product_id = %s",
-                    (str(remote["contentId"]), self.account.channel_id, pid),
-                )
 
 
 def remote_as_body(remote: dict[str, Any], barcode: str) -> dict[str, Any]:
