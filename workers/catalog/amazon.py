@@ -6,6 +6,7 @@ submissions Amazon limits to five per five minutes."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bridge.opencart import Product
@@ -24,6 +25,16 @@ class AmazonCatalog(Catalog):
     PARTS = {"price_stock": ("price", "quantity", "currency", "offer")}
     WHOLE_PARTS = (CONTENT,)  # a full UPDATE carries the offer too
     STOCK_FIELDS = ("quantity", "offer")
+    PRICE_FIELDS = ("price",)
+
+    def priced(self, desired: dict[str, Any]) -> dict[str, Any]:
+        out = super().priced(desired)
+        if out is not desired and "purchasable_offer" in out["offer"]:
+            # The offer attribute carries the same price; keep the two equal.
+            offer = json.loads(json.dumps(out["offer"]))
+            offer["purchasable_offer"][0]["our_price"][0]["schedule"][0]["value_with_tax"] = out["price"]
+            out["offer"] = offer
+        return out
 
     def load_mapping(self) -> mapper.AmazonMapping:
         product_types: dict[int, str] = {}

@@ -30,6 +30,7 @@ from workers.binder import Listing, ListingBinder, digest
 from workers.channels.base import Channel
 from workers.channels.errors import PermanentError
 from workers.coalescer import Coalescer, all_of
+from workers.pricing import PriceRules
 
 CONTENT = "content"
 
@@ -63,6 +64,8 @@ class Catalog:
 
     # Parts sent through a coalescer (one request for many listings) when a window is configured.
     COALESCED_PARTS: ClassVar[tuple[str, ...]] = ()
+    # The body's price fields, which the channel's price rules adjust (workers/pricing.py).
+    PRICE_FIELDS: ClassVar[tuple[str, ...]] = ("salePrice", "listPrice")
 
     def __init__(self, db: Database, account: ChannelAccount, client: Channel, *, mapping_ttl: float = 30.0,
                  coalesce_window: float | None = None) -> None:
@@ -75,6 +78,7 @@ class Catalog:
         self._mapping_at = 0.0
         self._mapping_ttl = mapping_ttl
         self.coalesce_window = coalesce_window
+        self.price_rules = PriceRules.from_settings(account.settings)
         self._coalescers: dict[str, Coalescer] = {}
 
     # -- per marketplace ----------------------------------------------------------------------
@@ -84,6 +88,18 @@ class Catalog:
     def desired(self, product: Product, master: Product | None) -> dict[str, Any]:
         """The listing body OpenCart's truth asks for; raises ``mapping_error`` with a sentence."""
         raise NotImplementedError
+
+    def priced(self, desired: dict[str, Any]) -> dict[str, Any]:
+        """``desired`` with the channel's price rules applied to its price fields."""
+        if not self.price_rules.active:
+            return desired
+        out = dict(desired)
+        for f in self.PRICE_FIELDS:
+            if out.get(f) is not None:
+                out[f] = float(self.price_rules.apply(out[f]))
+        if "listPrice" in out and "salePrice" in out and out["listPrice"] < out["salePrice"]:
+            out["listPrice"] = out["salePrice"]  # marketplaces refuse a list price below the sale price
+        return out
 
     def key_of(self, desired: dict[str, Any]) -> str:
         """The key the marketplace reports this listing under (barcode, merchant SKU, stock code)."""
@@ -243,7 +259,7 @@ class Catalog:
         master = self.reader.get(product.master_id) if product.master_id else None
         self.binder.ensure(product_id, None)
         try:
-            desired = self.desired(product, master)
+            desired = self.priced(self.desired(product, master))
         except self.mapping_error as exc:
             self.binder.set_status(product_id, "failed", str(exc))
             logger.info("product {} not listable on {}: {}", product_id, self.account.code, exc)

@@ -19,6 +19,7 @@ class HepsiburadaCatalog(Catalog):
     PARTS = {"price": ("price",), "stock": ("availableStock",)}
     STOCK_FIELDS = ("availableStock",)
     COALESCED_PARTS = ("price", "stock")
+    PRICE_FIELDS = ("price",)
     REMOTE_ID = ("merchantSku", "hepsiburadaSku")  # uploads may name the listing by it
 
     def load_mapping(self) -> mapper.HepsiburadaMapping:
