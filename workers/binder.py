@@ -93,13 +93,20 @@ class ListingBinder:
 
         A redelivery of the very event whose worker died before recording its batch may claim
         again: that worker is gone, and the resend re-checks the marketplace first."""
+        # "Recorded" means a batch carrying this very hash is still open: the listing's batch_id may
+        # name an older batch recorded after this claim was made (a coalesced request finishing
+        # late), which says nothing about this hash.
         n = self.db.execute(
             "UPDATE {p}kervan_listing SET pending_hash = %s, submitted_at = CURRENT_TIMESTAMP(6), batch_id = NULL,"
             " last_event_id = %s, attempts = attempts + 1"
             " WHERE channel_id = %s AND product_id = %s AND NOT (pending_hash <=> %s"
             " AND submitted_at > CURRENT_TIMESTAMP(6) - INTERVAL %s SECOND"
-            " AND (batch_id IS NOT NULL OR NOT last_event_id <=> %s))",
-            (desired_hash, event_id, self.channel_id, product_id, desired_hash, SUBMISSION_GRACE_SECONDS, event_id),
+            " AND ("
+            " EXISTS (SELECT 1 FROM {p}kervan_batch_item i JOIN {p}kervan_batch b ON b.batch_id = i.batch_id"
+            " WHERE b.channel_id = %s AND i.product_id = %s AND i.content_hash = %s"
+            " AND b.status IN ('submitted', 'in_progress')) OR NOT last_event_id <=> %s))",
+            (desired_hash, event_id, self.channel_id, product_id, desired_hash, SUBMISSION_GRACE_SECONDS,
+             self.channel_id, product_id, desired_hash, event_id),
         )
         return n == 1
 
@@ -107,8 +114,11 @@ class ListingBinder:
         """Give up a claim whose sending failed, so the retry of the event may claim again."""
         self.db.execute(
             "UPDATE {p}kervan_listing SET pending_hash = NULL WHERE channel_id = %s AND product_id = %s"
-            " AND pending_hash = %s AND batch_id IS NULL",
-            (self.channel_id, product_id, desired_hash),
+            " AND pending_hash = %s AND NOT"
+            " EXISTS (SELECT 1 FROM {p}kervan_batch_item i JOIN {p}kervan_batch b ON b.batch_id = i.batch_id"
+            " WHERE b.channel_id = %s AND i.product_id = %s AND i.content_hash = %s"
+            " AND b.status IN ('submitted', 'in_progress'))",
+            (self.channel_id, product_id, desired_hash, self.channel_id, product_id, desired_hash),
         )
 
     def submitted(self, product_id: int, remote_batch_id: str) -> None:
