@@ -55,6 +55,10 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "overlap": "600",
         "first_days": "7",
     },
+    "suppliers": {
+        # Supplier roles this fleet runs (feeds, dropship); their queues exist only when listed.
+        "roles": "",
+    },
     "scheduler": {
         # Seconds between incremental reconciliations, how long a listing may stay failed before
         # one resends it, seconds between cleanups, days job runs are kept, seconds between checks

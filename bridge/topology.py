@@ -37,6 +37,15 @@ ROLES: dict[str, tuple[str, ...]] = {
     "orders": ("cmd.poll_orders.{channel}", "order.status_changed"),
 }
 
+# Roles that serve suppliers rather than a marketplace: one queue each, ``kervan.<role>.suppliers``.
+# Declared only when ``[suppliers] roles`` lists them (a store without dropshipping runs no such
+# worker, and an unconsumed queue would fill until it refuses the relay's publishes).
+SUPPLIERS = "suppliers"
+SUPPLIER_ROLES: dict[str, tuple[str, ...]] = {
+    "feeds": ("cmd.import_feed.*",),
+    "dropship": ("order.created", "order.status_changed", "cmd.dropship.*"),
+}
+
 
 @dataclass(frozen=True)
 class Topology:
@@ -46,6 +55,7 @@ class Topology:
     retry_tiers: tuple[int, ...] = (1, 5, 30, 120, 600)
     delivery_limit: int = 20
     max_length: int = 1_000_000
+    supplier_roles: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, cfg) -> Topology:
@@ -54,6 +64,7 @@ class Topology:
             channels=tuple(cfg.getlist("channels", "enabled")),
             retry_tiers=tuple(int(x) for x in cfg.getlist("worker", "retry_tiers")),
             delivery_limit=cfg.getint("worker", "delivery_limit"),
+            supplier_roles=tuple(r for r in cfg.getlist("suppliers", "roles") if r in SUPPLIER_ROLES),
         )
 
     # -- names --------------------------------------------------------------------------------
@@ -70,10 +81,16 @@ class Topology:
         return self.retry_tiers[min(max(attempt, 1), len(self.retry_tiers)) - 1]
 
     def bindings(self, role: str, channel: str) -> list[str]:
+        if role in SUPPLIER_ROLES:
+            return list(SUPPLIER_ROLES[role])
         return [key.format(channel=channel) for key in ROLES[role]]
 
     def work_queues(self) -> list[str]:
-        return [self.queue(r, c) for r in self.roles for c in self.channels]
+        return [self.queue(r, c) for r, c in self._role_channels()]
+
+    def _role_channels(self, roles: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+        pairs = [(r, c) for r in roles or self.roles if r in ROLES for c in self.channels]
+        return pairs + [(r, SUPPLIERS) for r in roles or self.supplier_roles if r in SUPPLIER_ROLES]
 
     # -- arguments ----------------------------------------------------------------------------
     def _safe_args(self) -> dict:
@@ -117,14 +134,13 @@ class Topology:
         ch.queue_declare(CONTROL, durable=True, arguments=self.work_args())
         for key in CONTROL_BINDINGS:
             ch.queue_bind(CONTROL, self.exchange, routing_key=key)
-        for role in roles or self.roles:
-            for channel in self.channels:
-                q = self.queue(role, channel)
-                ch.queue_declare(q, durable=True, arguments=self.work_args())
-                for key in self.bindings(role, channel):
-                    ch.queue_bind(q, self.exchange, routing_key=key)
-                for delay in self.retry_tiers:
-                    ch.queue_declare(self.retry_queue(q, delay), durable=True, arguments=self.retry_args(q, delay))
+        for role, channel in self._role_channels(roles):
+            q = self.queue(role, channel)
+            ch.queue_declare(q, durable=True, arguments=self.work_args())
+            for key in self.bindings(role, channel):
+                ch.queue_bind(q, self.exchange, routing_key=key)
+            for delay in self.retry_tiers:
+                ch.queue_declare(self.retry_queue(q, delay), durable=True, arguments=self.retry_args(q, delay))
 
 
 def connection_parameters(url: str, heartbeat: int = 15) -> pika.URLParameters:

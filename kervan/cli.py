@@ -64,6 +64,8 @@ def cmd_worker(args) -> int:
     from workers.roles import build_worker
 
     cfg = _cfg(args)
+    if args.role in ("catalog", "orders") and not args.channel:
+        raise SystemExit(f"kervan worker {args.role} needs --channel (trendyol, hepsiburada, n11, amazon)")
     worker = build_worker(cfg, args.role, args.channel)
     port = _serve_metrics(cfg)
     worker.heartbeat.gauges["metrics_port"] = lambda: port
@@ -180,9 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("relay", help="publish the outbox to RabbitMQ (leader-elected)").set_defaults(fn=cmd_relay)
 
-    w = sub.add_parser("worker", help="run a worker role for one channel")
-    w.add_argument("role", choices=["catalog", "orders"])
-    w.add_argument("--channel", required=True)
+    w = sub.add_parser("worker", help="run a worker role for one channel (feeds and dropship: for every supplier)")
+    w.add_argument("role", choices=["catalog", "orders", "feeds", "dropship"])
+    w.add_argument("--channel", default="", help="the marketplace (catalog and orders roles)")
     w.set_defaults(fn=cmd_worker)
 
     s = sub.add_parser("sandbox", help="run local marketplace simulators")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import importlib
 
 from bridge import channels, metrics
 from bridge.db import from_config
-from bridge.topology import Topology
+from bridge.topology import SUPPLIER_ROLES, SUPPLIERS, Topology
 from workers import batches
 from workers.breaker import blocks_consumers, make_breaker
 from workers.runtime import Worker, WorkerSettings
@@ -14,19 +15,13 @@ from workers.runtime import Worker, WorkerSettings
 
 def build_worker(cfg, role: str, channel: str) -> Worker:
     db = from_config(cfg)
+    topology = Topology.from_config(cfg)
+    if role in SUPPLIER_ROLES:
+        return _supplier_worker(cfg, db, topology, role)
     account = channels.get(db, channel)
     if account is None:
         raise SystemExit(f"no marketplace account {channel!r} in {db.prefix}kervan_channel; add one first")
-    topology = Topology.from_config(cfg)
-    settings = WorkerSettings(
-        amqp_url=cfg.get("amqp", "url"),
-        queue=topology.queue(role, channel),
-        prefetch=cfg.getint("worker", "prefetch"),
-        threads=cfg.getint("worker", "threads"),
-        max_attempts=cfg.getint("worker", "max_attempts"),
-        heartbeat=cfg.getint("amqp", "heartbeat"),
-        heartbeat_interval=cfg.getfloat("worker", "heartbeat_interval"),
-    )
+    settings = _settings(cfg, topology.queue(role, channel))
     if role == "orders":
         from workers.clients import build_client
         from workers.orders.importer import OrderImporter
@@ -72,3 +67,26 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
                       lambda: int(blocks_consumers(breaker)))
         return worker
     raise SystemExit(f"no {role} worker for {account.code} yet")
+
+
+def _settings(cfg, queue: str) -> WorkerSettings:
+    return WorkerSettings(
+        amqp_url=cfg.get("amqp", "url"),
+        queue=queue,
+        prefetch=cfg.getint("worker", "prefetch"),
+        threads=cfg.getint("worker", "threads"),
+        max_attempts=cfg.getint("worker", "max_attempts"),
+        heartbeat=cfg.getint("amqp", "heartbeat"),
+        heartbeat_interval=cfg.getfloat("worker", "heartbeat_interval"),
+    )
+
+
+def _supplier_worker(cfg, db, topology: Topology, role: str) -> Worker:
+    """A feeds or dropship worker: one queue for every supplier (``kervan.<role>.suppliers``).
+    Each role's module offers ``build_handler(cfg, db) -> (handler, background loops)``."""
+    if role not in topology.supplier_roles:
+        raise SystemExit(f"the {role} role is not enabled: add it to [suppliers] roles (KERVAN_SUPPLIERS_ROLES)")
+    module = importlib.import_module(f"workers.suppliers.{role}_worker")
+    handler, background = module.build_handler(cfg, db)
+    return Worker(db, _settings(cfg, topology.queue(role, SUPPLIERS)), handler, topology, role=role,
+                  channel=SUPPLIERS, background=background)

@@ -1,0 +1,1 @@
+"""Suppliers: feeds in (fetch, parse, rules, apply to OpenCart) and orders out (forward, tracking)."""
