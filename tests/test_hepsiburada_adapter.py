@@ -46,6 +46,7 @@ from workers.mappers.hepsiburada import (
     to_price_stock,
 )
 from workers.ratelimit import RateLimiter
+from workers.stock import StockRules
 
 # --- fixtures ---------------------------------------------------------------------------------------
 
@@ -675,7 +676,7 @@ def test_mapped_product_is_accepted_by_the_sandbox(client, sandbox):
     assert attrs["dahili_hafiza"] == "128 GB" and attrs["kg"] == "10"
     result = client.wait_batch(client.create_listings([body]), timeout=20, interval=0.05)
     assert result.item("IPH-40").ok, result.item("IPH-40").reasons
-    row = to_price_stock(oc_product(special=Decimal("90"), quantity=3), mapping(sandbox, stock_buffer=1))
+    row = to_price_stock(oc_product(special=Decimal("90"), quantity=3), mapping(sandbox, stock=StockRules(buffer=1)))
     assert row == {"merchantSku": "IPH-40", "price": 108.0, "availableStock": 2}
     done = client.wait_batch(client.update_price_stock([row]), timeout=20, interval=0.05)
     assert done.done and not done.failed

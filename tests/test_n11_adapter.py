@@ -33,6 +33,7 @@ from workers.channels.errors import (
 )
 from workers.channels.n11 import N11Client, fleet_limits, normalize_status, parse_task, translate_error
 from workers.mappers.n11 import MappingError, N11Mapping, price_stock_item, task_body, to_sku
+from workers.stock import StockRules
 
 KEY, SECRET = DEFAULT_APP_KEY, DEFAULT_APP_SECRET
 DAY = 86_400_000
@@ -674,7 +675,7 @@ def test_mapped_product_is_accepted_by_the_sandbox(sandbox, client):
     result = client.wait_task(client.create_products([item]), timeout=20, interval=0.05)
     assert result.item("IPH-40").ok, result.item("IPH-40").reasons
     special = oc_product(special=Decimal("90"), quantity=3)
-    ps = price_stock_item(special, N11Mapping(categories=MAPPING.categories, stock_buffer=1))
+    ps = price_stock_item(special, N11Mapping(categories=MAPPING.categories, stock=StockRules(buffer=1)))
     assert ps == {
         "stockCode": "IPH-40",
         "listPrice": 121.2,

@@ -1,8 +1,9 @@
 """A channel's price rules: what the merchant charges on a marketplace, from OpenCart's price.
 
-Settings (``kervan_channel.settings["price_rules"]``), applied in this order:
-``markup_percent`` (e.g. 12.5), ``fixed`` (added after the markup, e.g. a commission cover),
-``rounding`` (".99" or ".90": the nearest such ending at or above), ``minimum`` (never below).
+Settings (``kervan_channel.settings``, written by the admin's Rules page), applied in this order:
+``price_markup_percent`` (e.g. 12.5), ``price_fixed_amount`` (added after the markup, e.g. a
+commission cover), ``price_rounding`` ("0.99" or "0.90": the nearest such ending at or above),
+``price_minimum`` (never below; 0 or absent: none).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 CENT = Decimal("0.01")
-ENDINGS = {".99": Decimal("0.99"), ".90": Decimal("0.90")}
+ENDINGS = {"0.99": Decimal("0.99"), "0.90": Decimal("0.90"), ".99": Decimal("0.99"), ".90": Decimal("0.90")}
 
 
 @dataclass(frozen=True)
@@ -24,15 +25,16 @@ class PriceRules:
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any] | None) -> PriceRules:
-        raw = (settings or {}).get("price_rules") or {}
-        rounding = raw.get("rounding")
+        raw = settings or {}
+        rounding = raw.get("price_rounding")
         if rounding not in (None, "", *ENDINGS):
-            raise ValueError(f"price rounding must be .99 or .90, not {rounding!r}")
+            raise ValueError(f"price rounding must be 0.99 or 0.90, not {rounding!r}")
+        minimum = Decimal(str(raw.get("price_minimum") or 0))
         return cls(
-            markup_percent=Decimal(str(raw.get("markup_percent") or 0)),
-            fixed=Decimal(str(raw.get("fixed") or 0)),
+            markup_percent=Decimal(str(raw.get("price_markup_percent") or 0)),
+            fixed=Decimal(str(raw.get("price_fixed_amount") or 0)),
             rounding=ENDINGS.get(rounding) if rounding else None,
-            minimum=Decimal(str(raw["minimum"])) if raw.get("minimum") not in (None, "") else None,
+            minimum=minimum if minimum > 0 else None,
         )
 
     @property

@@ -13,6 +13,7 @@ from bridge.opencart import Product
 from workers.binder import Listing
 from workers.catalog.base import CONTENT, Catalog
 from workers.mappers import amazon as mapper
+from workers.stock import StockRules
 
 # Price and quantity live in these attributes; they are diffed as price/quantity instead, so a
 # price change is a small PATCH and not a full UPDATE.
@@ -57,7 +58,7 @@ class AmazonCatalog(Catalog):
             image_base_url=s.get("image_base_url", ""),
             placeholder_image=s.get("placeholder_image", ""),
             language=s.get("language", "en-gb"),
-            stock_buffer=int(s.get("stock_buffer", 0)),
+            stock=StockRules.from_settings(s),
         )
 
     def desired(self, product: Product, master: Product | None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from bridge.opencart import Product
 from workers.binder import Listing
 from workers.catalog.base import Catalog
 from workers.mappers import hepsiburada as mapper
+from workers.stock import StockRules
 
 
 class HepsiburadaCatalog(Catalog):
@@ -41,7 +42,7 @@ class HepsiburadaCatalog(Catalog):
             placeholder_image=s.get("placeholder_image", ""),
             language=s.get("language", "tr-tr"),
             warranty_months=int(s.get("warranty_months", 24)),
-            stock_buffer=int(s.get("stock_buffer", 0)),
+            stock=StockRules.from_settings(s),
         )
 
     def desired(self, product: Product, master: Product | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from bridge.opencart import Product
 from workers.binder import Listing
 from workers.catalog.base import Catalog
 from workers.mappers import n11 as mapper
+from workers.stock import StockRules
 
 PRICE_STOCK_FIELDS = ("listPrice", "salePrice", "quantity", "currencyType")
 PRODUCT_FIELDS = ("vatRate", "preparingDay", "shipmentTemplate", "productMainId", "description", "attributes")
@@ -49,7 +50,7 @@ class N11Catalog(Catalog):
             preparing_day=int(s.get("preparing_day", 3)),
             currency=s.get("currency", "TL"),
             language=s.get("language", "tr-tr"),
-            stock_buffer=int(s.get("stock_buffer", 0)),
+            stock=StockRules.from_settings(s),
         )
 
     def desired(self, product: Product, master: Product | None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from workers.binder import Listing, digest
 from workers.catalog.base import Catalog
 from workers.channels.errors import DuplicateRequestError, TransientError
 from workers.mappers import trendyol as mapper
+from workers.stock import StockRules
 
 
 class CreateInFlight(TransientError):
@@ -49,7 +50,7 @@ def load_mapping(db: Database, account: ChannelAccount) -> mapper.TrendyolMappin
         language=s.get("language", "tr-tr"),
         default_brand_id=s.get("default_brand_id"),
         placeholder_image=s.get("placeholder_image", ""),
-        stock_buffer=int(s.get("stock_buffer", 0)),
+        stock=StockRules.from_settings(s),
     )
 
 

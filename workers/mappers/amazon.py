@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bridge.opencart import Product
+from workers.stock import StockRules
 
 MAX_SKU = 40
 MAX_TITLE = 200
@@ -48,7 +49,7 @@ class AmazonMapping:
     condition: str = "new_new"
     currency: str | None = None  # defaults to the marketplace's
     price_factor: Decimal = Decimal(1)  # e.g. an exchange rate when the shop's currency differs
-    stock_buffer: int = 0
+    stock: StockRules = field(default_factory=StockRules)  # buffer and maximum (workers/stock.py)
     requirements: str = "LISTING"
 
 
@@ -136,7 +137,7 @@ def price_of(product: Product, mapping: AmazonMapping) -> float:
 
 
 def quantity_of(product: Product, mapping: AmazonMapping) -> int:
-    return max(0, product.quantity - mapping.stock_buffer) if product.status else 0
+    return mapping.stock.sellable(product.quantity, enabled=bool(product.status))
 
 
 def to_attributes(

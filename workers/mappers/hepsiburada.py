@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bridge.opencart import Product
+from workers.stock import StockRules
 
 MAX_IMAGES = 10
 MAX_NAME = 200
@@ -52,7 +53,7 @@ class HepsiburadaMapping:
     placeholder_image: str = ""  # used when a product has no image (HB requires Image1)
     language: str = "tr-tr"
     warranty_months: int = 24
-    stock_buffer: int = 0
+    stock: StockRules = field(default_factory=StockRules)  # buffer and maximum (workers/stock.py)
     default_desi: Decimal = Decimal(1)
 
 
@@ -176,7 +177,7 @@ def _images(product: Product, mapping: HepsiburadaMapping) -> list[str]:
 
 
 def quantity_of(product: Product, mapping: HepsiburadaMapping) -> int:
-    return max(0, product.quantity - mapping.stock_buffer) if product.status else 0
+    return mapping.stock.sellable(product.quantity, enabled=bool(product.status))
 
 
 def to_import_item(product: Product, mapping: HepsiburadaMapping, *, master: Product | None = None) -> dict[str, Any]:

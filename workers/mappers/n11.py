@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bridge.opencart import Product
+from workers.stock import StockRules
 
 MAX_QUANTITY = 999_999
 MAX_STOCK_CODE = 255
@@ -51,7 +52,7 @@ class N11Mapping:
     preparing_day: int = 3
     currency: str = "TL"
     language: str = "tr-tr"
-    stock_buffer: int = 0
+    stock: StockRules = field(default_factory=StockRules)  # buffer and maximum (workers/stock.py)
 
 
 def _money(value: Decimal) -> float:
@@ -169,9 +170,7 @@ def _prices(product: Product) -> tuple[float, float]:
 
 
 def _quantity(product: Product, mapping: N11Mapping) -> int:
-    if not product.status:
-        return 0
-    return max(0, min(product.quantity - mapping.stock_buffer, MAX_QUANTITY))
+    return mapping.stock.sellable(product.quantity, enabled=bool(product.status), cap=MAX_QUANTITY)
 
 
 def _check_mapping(mapping: N11Mapping) -> None:

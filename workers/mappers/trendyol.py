@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bridge.opencart import Product
+from workers.stock import StockRules
 
 MAX_QUANTITY = 20_000  # Trendyol's stock cap per product
 MAX_IMAGES = 8
@@ -48,7 +49,7 @@ class TrendyolMapping:
     language: str = "tr-tr"
     default_brand_id: int | None = None
     placeholder_image: str = ""  # used when a product has no image (Trendyol requires one)
-    stock_buffer: int = 0
+    stock: StockRules = field(default_factory=StockRules)  # buffer and maximum (workers/stock.py)
     default_dimensional_weight: Decimal = Decimal(1)
 
 
@@ -149,7 +150,7 @@ def to_item(product: Product, mapping: TrendyolMapping, *, master: Product | Non
     ``productMainId`` so Trendyol groups them on one content page."""
     texts = _texts(product, mapping.language)
     net = product.special if product.special is not None else product.price
-    quantity = max(0, min(product.quantity - mapping.stock_buffer, MAX_QUANTITY)) if product.status else 0
+    quantity = mapping.stock.sellable(product.quantity, enabled=bool(product.status), cap=MAX_QUANTITY)
     cat = _category(product, mapping)
     item = {
         "barcode": barcode_of(product),
