@@ -12,8 +12,16 @@ Jobs:
 - ``poll_orders:<channel>`` — ``cmd.poll_orders`` for each enabled channel's orders worker;
 - ``reconcile`` — listings failed or waiting for reconciliation longer than a grace period, and
   products changed since the last run, go back to their channel's catalog worker as
-  ``cmd.resync``;
+  ``cmd.resync``; outbox rows left unpublished too long are counted (the relay's rescan picks
+  them up; a count above zero in the run says it is not keeping up or not running);
+- ``full_reconcile:<channel>`` — nightly: ``cmd.full_reconcile`` makes the channel's catalog
+  worker compare what the marketplace really holds with OpenCart and fix drift
+  (``workers/catalog/reconcile.py``, report in ``kervan_reconcile_report``);
+- ``parked_digest`` — open parked messages by queue and reason, recorded with the run;
 - ``cleanup`` — published outbox rows and job runs past their retention.
+
+Batch results are not a scheduler job: each catalog worker polls its open batches continuously
+(``workers/batches.py``), every ``worker.batch_poll_interval`` seconds.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from loguru import logger
 
 from bridge import outbox
@@ -46,6 +55,9 @@ class SchedulerSettings:
     job_retention_days: float = 14.0
     leader_check: float = 1.0
     lock_name: str = "kervan_scheduler"
+    full_reconcile_cron: str = "30 3 * * *"
+    outbox_stuck_after: float = 60.0
+    parked_digest_interval: float = 3600.0
 
     @classmethod
     def from_config(cls, cfg: Any) -> SchedulerSettings:
@@ -58,6 +70,9 @@ class SchedulerSettings:
             outbox_retention_hours=cfg.getfloat("relay", "retention_hours"),
             job_retention_days=cfg.getfloat("scheduler", "job_retention_days"),
             leader_check=cfg.getfloat("scheduler", "leader_check"),
+            full_reconcile_cron=cfg.get("scheduler", "full_reconcile_cron"),
+            outbox_stuck_after=cfg.getfloat("scheduler", "outbox_stuck_after"),
+            parked_digest_interval=cfg.getfloat("scheduler", "parked_digest_interval"),
         )
 
 
@@ -73,22 +88,34 @@ class Jobs:
                                           source="scheduler")])
         return {"commands": 1}
 
+    def full_reconcile(self, channel: str) -> dict[str, int]:
+        outbox.write_many(self.db, [Event("cmd.full_reconcile", "channel", channel, {"channel": channel},
+                                          source="scheduler")])
+        return {"commands": 1}
+
     def reconcile(self) -> dict[str, int]:
         last = self.db.one("SELECT MAX(started_at) AS at FROM {p}kervan_job_run WHERE job = 'reconcile'"
                            " AND outcome = 'ok'")
-        counts = {}
+        changed: set[int] = set()
+        if last and last["at"]:
+            # Products changed in OpenCart since the last run whose event may have been missed
+            # (e.g. edited while the extension was disabled).
+            changed = {int(r["product_id"]) for r in self.db.query(
+                "SELECT product_id FROM {p}product WHERE date_modified >= %s", (last["at"],))}
+        stuck = self.db.one("SELECT COUNT(*) AS n FROM {p}kervan_outbox WHERE published_at IS NULL"
+                            " AND created_at < CURRENT_TIMESTAMP(6) - INTERVAL %s SECOND",
+                            (int(self.s.outbox_stuck_after),))
+        counts = {"outbox_stuck": int(stuck["n"])}
+        if counts["outbox_stuck"]:
+            logger.warning("{} outbox rows unpublished for over {} s: is the relay running?", counts["outbox_stuck"],
+                           int(self.s.outbox_stuck_after))
         events = []
         for channel in self.s.channels:
             rows = self.db.query(
                 "SELECT l.product_id FROM {p}kervan_listing l JOIN {p}kervan_channel c ON c.channel_id = l.channel_id"
                 " WHERE c.code = %s AND l.status IN ('failed', 'reconcile')"
                 " AND l.updated_at < CURRENT_TIMESTAMP(6) - INTERVAL %s SECOND", (channel, int(self.s.reconcile_grace)))
-            ids = {int(r["product_id"]) for r in rows}
-            if last and last["at"]:
-                # Products changed in OpenCart since the last run whose event may have been missed
-                # (e.g. edited while the extension was disabled).
-                ids |= {int(r["product_id"]) for r in self.db.query(
-                    "SELECT product_id FROM {p}product WHERE date_modified >= %s", (last["at"],))}
+            ids = {int(r["product_id"]) for r in rows} | changed
             if ids:
                 events.append(Event("cmd.resync", "channel", channel,
                                     {"channel": channel, "product_ids": sorted(ids), "reason": "reconcile"},
@@ -96,6 +123,12 @@ class Jobs:
             counts[channel] = len(ids)
         outbox.write_many(self.db, events)
         return counts
+
+    def parked_digest(self) -> dict[str, int]:
+        """Open parked messages by queue and reason, for the job's record (and the alerts that read it)."""
+        rows = self.db.query("SELECT queue, LEFT(reason, 80) AS reason, COUNT(*) AS n FROM {p}kervan_parked"
+                             " WHERE status = 'open' GROUP BY queue, LEFT(reason, 80) ORDER BY n DESC LIMIT 50")
+        return {f"{r['queue']}: {r['reason']}": int(r["n"]) for r in rows}
 
     def cleanup(self) -> dict[str, int]:
         purged = outbox.purge(self.db, self.s.outbox_retention_hours)
@@ -143,6 +176,12 @@ class Scheduler:
                         next_run_time=_now())
         aps.add_job(self._recorded("reconcile", self.jobs.reconcile), "interval", seconds=self.s.reconcile_interval,
                     id="reconcile")
+        for channel in self.s.channels:
+            aps.add_job(self._recorded(f"full_reconcile:{channel}", lambda c=channel: self.jobs.full_reconcile(c)),
+                        CronTrigger.from_crontab(self.s.full_reconcile_cron, timezone="UTC"),
+                        id=f"full_reconcile:{channel}")
+        aps.add_job(self._recorded("parked_digest", self.jobs.parked_digest), "interval",
+                    seconds=self.s.parked_digest_interval, id="parked_digest")
         aps.add_job(self._recorded("cleanup", self.jobs.cleanup), "interval", seconds=self.s.cleanup_interval,
                     id="cleanup")
         aps.start()

@@ -33,7 +33,7 @@ CONTROL_BINDINGS = ("cmd.replay", "cmd.channel_pause.*", "cmd.channel_resume.*")
 ROLES: dict[str, tuple[str, ...]] = {
     # Stock moved by an order (a marketplace's or the storefront's) reaches every channel's listing.
     "catalog": ("product.saved", "product.deleted", "stock.changed", "order.created", "order.status_changed",
-                "cmd.resync.{channel}"),
+                "cmd.resync.{channel}", "cmd.full_reconcile.{channel}"),
     "orders": ("cmd.poll_orders.{channel}", "order.status_changed"),
 }
 

@@ -25,9 +25,22 @@ def test_jobs_enqueue_order_polls_and_resyncs(store41):
     jobs = Jobs(store41, SchedulerSettings(channels=("trendyol",), reconcile_grace=600))
     assert jobs.poll_orders("trendyol") == {"commands": 1}
     assert commands(store41, "cmd.poll_orders") == [{"channel": "trendyol"}]
-    assert jobs.reconcile() == {"trendyol": 1}  # 43 failed only just now: its own retry may still come
+    assert jobs.reconcile() == {"trendyol": 1, "outbox_stuck": 0}  # 43 failed just now: its own retry may come
     assert commands(store41, "cmd.resync") == [{"channel": "trendyol", "product_ids": [40], "reason": "reconcile"}]
     assert set(jobs.cleanup()) == {"outbox_rows", "job_runs"}
+
+
+def test_full_reconciliation_stuck_outbox_rows_and_parked_digest(store41):
+    jobs = Jobs(store41, SchedulerSettings(channels=("trendyol", "n11"), outbox_stuck_after=60))
+    assert jobs.full_reconcile("n11") == {"commands": 1}
+    assert commands(store41, "cmd.full_reconcile") == [{"channel": "n11"}]
+    store41.execute("UPDATE {p}kervan_outbox SET created_at = NOW() - INTERVAL 2 MINUTE")  # the relay is down
+    assert jobs.reconcile()["outbox_stuck"] == 1
+    store41.execute("INSERT INTO {p}kervan_parked (message_id, queue, body, reason) VALUES ('m1', 'kervan.catalog.n11',"
+                    " '{}', 'poison: not JSON'), ('m2', 'kervan.catalog.n11', '{}', 'poison: not JSON'),"
+                    " ('m3', 'kervan.orders.n11', '{}', 'gone')")
+    store41.execute("UPDATE {p}kervan_parked SET status = 'discarded' WHERE message_id = 'm3'")
+    assert jobs.parked_digest() == {"kervan.catalog.n11: poison: not JSON": 2}
 
 
 def test_runs_are_recorded_and_only_while_holding_the_lock(store41):

@@ -148,6 +148,14 @@ class ListingBinder:
             "UPDATE {p}kervan_listing SET confirmed_body = %s, content_hash = %s WHERE channel_id = %s AND product_id = %s",
             (json.dumps(body, ensure_ascii=False), digest(body), self.channel_id, product_id))
 
+    def lost(self, product_id: int) -> None:
+        """The marketplace no longer holds this listing (removed in its panel): nothing about it is
+        confirmed any more, so the next pass asks the marketplace and lists it again."""
+        self.db.execute(
+            "UPDATE {p}kervan_listing SET confirmed_body = NULL, content_hash = NULL, remote_id = NULL,"
+            " status = 'reconcile', pending_hash = NULL WHERE channel_id = %s AND product_id = %s",
+            (self.channel_id, product_id))
+
     def adopt_remote(self, product_id: int, remote_id: str | None, confirmed: dict[str, Any]) -> None:
         """The marketplace already holds this product (found by barcode): remember its id and
         what it holds, so the next pass sends only the difference."""

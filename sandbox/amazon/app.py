@@ -11,6 +11,7 @@ One server plays both LWA (``POST /auth/o2/token``) and the SP-API EU endpoint::
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -185,6 +186,22 @@ class AmazonSandbox:
     def product(self, sku: str, seller_id: str | None = None) -> dict[str, Any] | None:
         sid = self.seller(seller_id).seller_id
         return next((p for p in self.products(sid) if p["sku"] == sku), None)
+
+    def edit_in_panel(self, sku: str, seller_id: str | None = None, *, quantity: int | None = None,
+                      price: float | None = None) -> dict[str, Any]:
+        """The seller changes an offer in Seller Central (quantity, price): what Kervan's full
+        reconciliation must find and put right."""
+        sid = self.seller(seller_id).seller_id
+        svc = self.service
+        with svc.lock:
+            attrs = svc.listings[(sid, sku)]["attributes"]
+            for fa in attrs.get("fulfillment_availability") or []:
+                if quantity is not None:
+                    fa["quantity"] = quantity
+            for po in attrs.get("purchasable_offer") or []:
+                if price is not None:
+                    po["our_price"][0]["schedule"][0]["value_with_tax"] = price
+            return copy.deepcopy(svc.listings[(sid, sku)])
 
     def feeds(self) -> list[dict[str, Any]]:
         """Every feed with its processing report (once processed)."""

@@ -236,6 +236,16 @@ class HepsiburadaSandbox:
         """Finish every pending import/upload now."""
         return self.store.settle(force=True)
 
+    def edit_in_panel(self, merchant_sku: str, merchant_id: str | None = None, **fields: Any) -> dict[str, Any]:
+        """The merchant changes a listing in Hepsiburada's own panel (price, availableStock): what
+        Kervan's full reconciliation must find and put right."""
+        mid = self._merchant(merchant_id).merchant_id
+        with self.store.lock:
+            self.store.settle()
+            x = self.store.listings[(mid, merchant_sku)]
+            x.update({k: v for k, v in fields.items() if k in ("price", "availableStock")})
+            return copy.deepcopy(x)
+
     def approve(self, skus: Iterable[str], merchant_id: str | None = None) -> list[str]:
         return self.store.approve(self._merchant(merchant_id).merchant_id, list(skus))
 

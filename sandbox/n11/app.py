@@ -159,6 +159,16 @@ class N11Sandbox:
             p = self.store.products.get((key, stock_code))
             return self.store.product_view(p) if p is not None else None
 
+    def edit_in_panel(self, stock_code: str, account: str | None = None, **fields: Any) -> dict[str, Any]:
+        """The seller changes a product in N11's own panel (quantity, salePrice, listPrice): what
+        Kervan's full reconciliation must find and put right."""
+        key = self.account(account).app_key
+        with self.store.lock:
+            self.store.process_due()
+            p = self.store.products[(key, stock_code)]
+            p.update({k: v for k, v in fields.items() if k in ("quantity", "salePrice", "listPrice")})
+            return self.store.product_view(p)
+
     def tasks(self) -> list[dict[str, Any]]:
         self.store.process_due()
         return self.store.snapshot()["tasks"]

@@ -243,6 +243,17 @@ class TrendyolSandbox:
         self.clock.advance(seconds)
         return self.clock.ms()
 
+    def edit_in_panel(self, barcode: str, seller_id: str | None = None, **fields: Any) -> dict[str, Any]:
+        """The seller changes a product in Trendyol's own seller panel (quantity, salePrice,
+        listPrice): what Kervan's full reconciliation must find and put right."""
+        sid = self.seller(seller_id).seller_id
+        with self.store.lock:
+            p = self.store.product(sid, barcode)
+            if p is None:
+                raise KeyError(barcode)
+            p.update({k: v for k, v in fields.items() if k in ("quantity", "salePrice", "listPrice")})
+            return copy.deepcopy(p)
+
     def approve(self, barcodes: Iterable[str], seller_id: str | None = None) -> list[str]:
         """Approve pending products (when auto_approve is False); returns the barcodes approved."""
         sid = self.seller(seller_id).seller_id

@@ -7,6 +7,7 @@ submissions Amazon limits to five per five minutes."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from bridge.opencart import Product
@@ -109,6 +110,24 @@ class AmazonCatalog(Catalog):
         # What Amazon reports is not our body's shape; keeping only the SKU makes the next pass a
         # full UPDATE, which Amazon treats as a replace — safe to repeat.
         return summaries[0].get("asin"), {"sku": key}
+
+    def remote_states(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        # Reconciliation compares the offer: getListingsItem's offers and fulfillmentAvailability.
+        out = {}
+        for key in keys:
+            found = self.client.find_listings([key])
+            if not found:
+                continue
+            state: dict[str, Any] = {"sku": key}
+            for fa in found[0].get("fulfillmentAvailability") or []:
+                if fa.get("fulfillmentChannelCode") == "DEFAULT" and fa.get("quantity") is not None:
+                    state["quantity"] = int(fa["quantity"])
+            for offer in found[0].get("offers") or []:
+                amount = (offer.get("price") or {}).get("amount")
+                if amount is not None:
+                    state["price"] = float(amount)
+            out[key] = state
+        return out
 
     def take_down(self, listing: Listing) -> tuple[str, str | None]:
         self.client.delete_listings_item(str(listing.remote_sku))

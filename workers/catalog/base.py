@@ -27,6 +27,7 @@ from bridge.opencart import Product, ProductReader
 from workers import batches
 from workers.batches import Entry
 from workers.binder import Listing, ListingBinder, digest
+from workers.catalog.reconcile import Reconciler
 from workers.channels.base import Channel
 from workers.channels.errors import PermanentError
 from workers.coalescer import Coalescer, all_of
@@ -108,6 +109,16 @@ class Catalog:
     def remote_body(self, key: str) -> tuple[str | None, dict[str, Any]] | None:
         """What the marketplace holds for ``key`` as ``(remote id, body in our shape)``; None if absent."""
         raise NotImplementedError
+
+    def remote_states(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """What the marketplace holds for these keys, in our body's shape; absent keys are missing.
+        Full reconciliation reads it; marketplaces with a bulk lookup override this."""
+        out = {}
+        for key in keys:
+            found = self.remote_body(key)
+            if found is not None:
+                out[key] = found[1]
+        return out
 
     def create(self, desired: dict[str, Any]) -> str | None:
         """Send a new listing; returns the batch id, or None when the marketplace accepted it
@@ -227,6 +238,8 @@ class Catalog:
     def handle(self, event: Event) -> Future | None:
         """Keep the listing equal to OpenCart. Returns a future when a part waits in a coalescer:
         the message is done when that request was sent and recorded."""
+        if event.type == "cmd.full_reconcile":
+            return Reconciler(self).run(event.id)[1]
         if event.type == "cmd.resync":
             ids = event.payload.get("product_ids") or [
                 r["product_id"] for r in self.db.query("SELECT product_id FROM {p}product ORDER BY product_id")]

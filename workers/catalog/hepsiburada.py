@@ -4,6 +4,7 @@ listing delete: taking a listing down sets its stock to 0."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -97,10 +98,16 @@ class HepsiburadaCatalog(Catalog):
         found = self.client.find_listings([key])
         if not found:
             return None
-        row = found[0]
-        # The listing tells price and stock, not the catalog content: that is imported again.
-        body = {"merchantSku": key, "price": row.get("price"), "availableStock": row.get("availableStock")}
-        return row.get("hepsiburadaSku"), {k: v for k, v in body.items() if v is not None}
+        return found[0].get("hepsiburadaSku"), _listing_body(found[0])
+
+    def remote_states(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {row["merchantSku"]: _listing_body(row) for row in self.client.find_listings(keys)}
 
     def take_down(self, listing: Listing) -> tuple[str, str | None]:
         return "delete", self.client.upload_stocks([{**self._ident(listing), "availableStock": 0}])
+
+
+def _listing_body(row: dict[str, Any]) -> dict[str, Any]:
+    # The listing tells price and stock, not the catalog content: that is imported again.
+    body = {"merchantSku": row.get("merchantSku"), "price": row.get("price"), "availableStock": row.get("availableStock")}
+    return {k: v for k, v in body.items() if v is not None}

@@ -6,6 +6,7 @@ for identical price/stock bodies handled. The shared flow is ``workers.catalog.b
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -19,6 +20,7 @@ from workers.batches import Entry
 from workers.binder import Listing, digest
 from workers.catalog.base import Catalog
 from workers.channels.errors import DuplicateRequestError, TransientError
+from workers.channels.trendyol import normalize_barcode
 from workers.mappers import trendyol as mapper
 from workers.stock import StockRules
 
@@ -86,6 +88,12 @@ class TrendyolCatalog(Catalog):
         # Only an approved product has a contentId that content updates may use.
         content_id = remote.get("contentId") if remote.get("approved") else None
         return (str(content_id) if content_id else None), remote_as_body(remote, key)
+
+    def remote_states(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        # One call per 50 barcodes; Trendyol reports barcodes normalised (inner spaces removed).
+        by_normal = {normalize_barcode(k): k for k in keys}
+        return {by_normal[nb]: remote_as_body(r, by_normal[nb]) for r in self.client.find_products(list(keys))
+                if (nb := normalize_barcode(str(r.get("barcode") or ""))) in by_normal}
 
     def archives_first(self, listing: Listing) -> bool:
         # Trendyol deletes only archived products, and archives only approved ones.

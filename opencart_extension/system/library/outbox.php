@@ -17,6 +17,7 @@ class Outbox {
 		'order.created'        => 'order',
 		'order.status_changed' => 'order',
 		'cmd.resync'           => 'channel',
+		'cmd.full_reconcile'   => 'channel',
 		'cmd.replay'           => 'parked',
 		'cmd.channel_pause'    => 'channel',
 		'cmd.channel_resume'   => 'channel',
@@ -159,6 +160,11 @@ class Outbox {
 	}
 
 	/** @param int[]|null $product_ids null = every product */
+	/** Ask the channel's catalog worker to compare every listing with what the marketplace holds. */
+	public function fullReconcile(string $channel, string $source = 'admin'): ?string {
+		return $this->write('cmd.full_reconcile', $channel, ['channel' => $channel], $source);
+	}
+
 	public function resync(string $channel, ?array $product_ids = null, string $source = 'admin'): ?string {
 		$payload = ['channel' => $channel];
 

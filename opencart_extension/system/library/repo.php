@@ -398,4 +398,9 @@ class Repo {
 
 		return ['waiting' => (int)$row['waiting'], 'oldest_seconds' => (int)$row['age']];
 	}
+
+	/** The latest full reconciliation of each channel (kervan_reconcile_report), newest first. */
+	public function lastReconciliations(): array {
+		return $this->db->query("SELECT r.*, c.`name` AS `channel_name`, c.`code` FROM `" . $this->p . "kervan_reconcile_report` r JOIN `" . $this->p . "kervan_channel` c ON c.`channel_id` = r.`channel_id` WHERE r.`report_id` IN (SELECT MAX(`report_id`) FROM `" . $this->p . "kervan_reconcile_report` GROUP BY `channel_id`) ORDER BY r.`started_at` DESC LIMIT 50")->rows;
+	}
 }

@@ -3,7 +3,9 @@ namespace Opencart\Admin\Controller\Extension\Kervan\Marketplace;
 use Opencart\System\Library\Extension\Kervan\Outbox;
 /**
  * Fleet health (kervan_heartbeat), per-channel counts, pause/breaker state, parked count,
- * recent errors (listings and failed outbox writes), syncs per hour over the last day.
+ * recent errors (listings and failed outbox writes), syncs per hour over the last day, and each
+ * channel's last full reconciliation (what drifted on the marketplace and was put right), with a
+ * button to run one now (cmd.full_reconcile).
  */
 class Dashboard extends \Opencart\System\Library\Extension\Kervan\Page {
 	protected function page(): string {
@@ -72,6 +74,26 @@ class Dashboard extends \Opencart\System\Library\Extension\Kervan\Page {
 			$data['outbox_errors'] = array_slice(array_values($lines), -10);
 		}
 
+		$data['reconciliations'] = [];
+
+		foreach ($repo->lastReconciliations() as $row) {
+			$drift = json_decode((string)$row['drift'], true);
+			$data['reconciliations'][] = [
+				'channel'  => $row['channel_name'],
+				'started'  => $row['started_at'],
+				'outcome'  => $this->language->get('text_outcome_' . $row['outcome']),
+				'checked'  => (int)$row['checked'],
+				'drifted'  => (int)$row['drifted'],
+				'missing'  => (int)$row['missing'],
+				'fixed'    => (int)$row['fixed'],
+				'error'    => (string)$row['error'],
+				'examples' => array_map(fn ($d) => sprintf($this->language->get('text_drift_example'), (int)($d['product_id'] ?? 0), (string)($d['field'] ?? ''), json_encode($d['expected'] ?? null, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES), json_encode($d['held'] ?? null, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES)), array_slice(is_array($drift) ? $drift : [], 0, 5)),
+			];
+		}
+
+		$data['reconcile'] = $this->link('reconcile');
+		$data['reconcile_channels'] = $repo->channelOptions();
+
 		$hours = $repo->syncsPerHour();
 		$max = max(1, ...array_map(fn ($h) => $h['count'], $hours));
 		$data['chart'] = [];
@@ -81,5 +103,25 @@ class Dashboard extends \Opencart\System\Library\Extension\Kervan\Page {
 		}
 
 		$this->render($data);
+	}
+
+	/** POST channel_id: queue a full reconciliation of that channel now. */
+	public function reconcile(): void {
+		$this->boot();
+		$json = [];
+
+		if ($this->guardModify($json)) {
+			$channel = $this->repo()->getChannel((int)($this->request->post['channel_id'] ?? 0));
+
+			if (!$channel) {
+				$json['error'] = $this->language->get('error_channel');
+			} elseif ($this->outbox()->fullReconcile($channel['code'], 'admin') === null) {
+				$json['error'] = $this->language->get('error_outbox');
+			} else {
+				$json['success'] = sprintf($this->language->get('text_reconcile_queued'), htmlspecialchars($channel['name'], ENT_QUOTES, 'UTF-8'));
+			}
+		}
+
+		$this->json($json);
 	}
 }
