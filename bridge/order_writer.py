@@ -15,7 +15,9 @@ marketplace state moves the OpenCart status and, like ``addHistory``, restocks w
 leaves OpenCart's processing/complete statuses (cancellation) and subtracts when it enters them.
 
 The same transaction writes ``stock.changed`` outbox rows for every product whose stock moved,
-so every other channel gets the new stock within seconds.
+so every other channel gets the new stock within seconds, and ``order.created`` /
+``order.status_changed`` as the extension does for a storefront order (dropshipping forwards
+supplier lines from them).
 """
 
 from __future__ import annotations
@@ -294,6 +296,10 @@ class OrderWriter:
                     " AND remote_order_id = %s",
                     (order_id, ",".join(result.flags) or None, json.dumps(ref, ensure_ascii=False), self.channel_id,
                      order.remote_id))
+        # What the extension writes for a storefront order: dropshipping forwards supplier lines
+        # from it, the catalog resends the order's products.
+        outbox.write(cur, Event("order.created", "order", str(order_id), {"order_id": order_id, "channel": self.code},
+                                source=f"kervan:{self.code}"))
         self._set_status(cur, order_id, 0, self.statuses[order.state], order, result)
         return result
 
@@ -354,6 +360,9 @@ class OrderWriter:
             "order_id": order_id, "order_status_id": new, "notify": 0,
             "comment": f"{self.label}: {order.remote_status}"[:1000], "date_added": _now(cur)})
         result.status_changed = True
+        outbox.write(cur, Event("order.status_changed", "order", str(order_id),
+                                {"order_id": order_id, "old_status_id": old, "new_status_id": new, "channel": self.code},
+                                source=f"kervan:{self.code}"))
         sign = -1 if (old not in active and new in active) else 1 if (old in active and new not in active) else 0
         if not sign:
             return

@@ -4,6 +4,7 @@ cancellations that restock once."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -87,6 +88,13 @@ def test_an_order_is_stored_as_opencart_stores_one(store):
     events = store.query("SELECT aggregate_id FROM {p}kervan_outbox WHERE event_type = 'stock.changed'"
                          " ORDER BY aggregate_id")
     assert [e["aggregate_id"] for e in events] == ["30", "40"]
+    # As the extension does for a storefront order: dropshipping forwards supplier lines from these.
+    order_events = store.query("SELECT event_type, payload FROM {p}kervan_outbox WHERE aggregate_type = 'order'"
+                               " ORDER BY id")
+    assert [(e["event_type"], json.loads(e["payload"])) for e in order_events] == [
+        ("order.created", {"order_id": o["order_id"], "channel": "trendyol"}),
+        ("order.status_changed", {"order_id": o["order_id"], "old_status_id": 0, "new_status_id": 2,
+                                  "channel": "trendyol"})]
 
 
 def test_applying_the_same_order_again_changes_nothing(store):
