@@ -27,6 +27,9 @@ KNOWN_TYPES = {
     "cmd.replay",
     "cmd.channel_pause",
     "cmd.channel_resume",
+    "cmd.import_feed",
+    "cmd.full_reconcile",
+    "cmd.dropship",
 }
 
 
