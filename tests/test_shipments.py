@@ -89,3 +89,54 @@ def test_a_marketplace_without_tracking_upload_is_flagged_not_retried(store41, c
         assert link["shipped_at"] is None and link["flags"].startswith("ship_failed:")
     finally:
         sb.stop()
+
+
+def _cancel_in_opencart(db, order_id: int) -> None:
+    db.execute("UPDATE {p}order SET order_status_id = 7 WHERE order_id = %s", (order_id,))
+    db.execute("INSERT INTO {p}order_history (order_id, order_status_id, notify, comment, date_added)"
+               " VALUES (%s, 7, 0, 'Stokta kalmadı', NOW())", (order_id,))
+
+
+def test_an_order_cancelled_in_opencart_is_cancelled_on_the_marketplace_once(store41, cfg_factory):
+    sb = TrendyolSandbox().start()
+    try:
+        demo_store.install(store41, sb.base_url)
+        account = channels.get(store41, "trendyol")
+        package = sb.create_order([{"barcode": "product 11", "quantity": 2, "price": 120.0}])
+        order_id = _import(store41, account.channel_id, "trendyol", package)
+        reporter = ShipmentReporter(store41, account, build_client(cfg_factory(store41), account))
+
+        _cancel_in_opencart(store41, order_id)
+        assert reporter.on_status_changed(order_id) is True
+        lines = sb.package(package["shipmentPackageId"])["lines"]
+        assert [li["orderLineItemStatusName"] for li in lines] == ["UnSupplied"]
+        assert store41.one("SELECT cancelled_at FROM {p}kervan_order_link")["cancelled_at"] is not None
+        writes = len([r for r in sb.request_log()["requests"] if r["method"] == "PUT"])
+        assert reporter.on_status_changed(order_id) is False  # once
+        assert len([r for r in sb.request_log()["requests"] if r["method"] == "PUT"]) == writes
+    finally:
+        sb.stop()
+
+
+def test_a_status_the_marketplace_set_itself_is_not_sent_back(store41, cfg_factory):
+    from bridge.envelope import Event
+    from workers.orders.importer import OrderImporter
+
+    sb = TrendyolSandbox().start()
+    try:
+        demo_store.install(store41, sb.base_url)
+        account = channels.get(store41, "trendyol")
+        package = sb.create_order([{"barcode": "product 11", "quantity": 1, "price": 120.0}])
+        order_id = _import(store41, account.channel_id, "trendyol", package)
+        _cancel_in_opencart(store41, order_id)
+        importer = OrderImporter(store41, account, build_client(cfg_factory(store41), account))
+        # The OrderWriter's own event (the marketplace cancelled it): no cancel request goes back.
+        importer.handle(Event("order.status_changed", "order", str(order_id),
+                              {"order_id": order_id, "old_status_id": 2, "new_status_id": 7}, source="kervan:trendyol"))
+        assert store41.one("SELECT cancelled_at FROM {p}kervan_order_link")["cancelled_at"] is None
+        # The merchant's change in the admin (the extension's event): it does.
+        importer.handle(Event("order.status_changed", "order", str(order_id),
+                              {"order_id": order_id, "old_status_id": 2, "new_status_id": 7}, source="admin"))
+        assert store41.one("SELECT cancelled_at FROM {p}kervan_order_link")["cancelled_at"] is not None
+    finally:
+        sb.stop()

@@ -16,3 +16,8 @@ CREATE TABLE IF NOT EXISTS `{prefix}kervan_reconcile_report` (
   PRIMARY KEY (`report_id`),
   KEY `channel_started` (`channel_id`, `started_at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- When the merchant cancelled a marketplace order in OpenCart and Kervan told the marketplace
+-- (once; NULL while not cancelled that way).
+ALTER TABLE `{prefix}kervan_order_link`
+  ADD COLUMN IF NOT EXISTS `cancelled_at` TIMESTAMP(6) NULL;

@@ -90,12 +90,49 @@ class OrderImporter:
                         summary.seen, summary.created, summary.updated, summary.flagged, len(summary.failed))
         return summary
 
+    def import_one(self, package_id: str | None = None, order_number: str | None = None) -> PollSummary:
+        """Import one marketplace order now (a webhook said it changed), through the same writer
+        as polling: exactly once, and a repeat only re-applies the current state. The order's
+        current state is read from the marketplace, never taken from the webhook, so late or
+        duplicated deliveries cannot move an order backwards. Trendyol: every package of the
+        orderNumber (a cannot-supply moves lines to a new package), else the one package.
+        Marketplaces without a by-id read fall back to a poll. Raises ``LookupError`` (retried
+        by the runtime's tiers) while the marketplace does not list the order yet."""
+        if self.account.code != "trendyol":
+            return self.poll()
+        if order_number:
+            docs = self.client.packages_of_order(str(order_number))
+        elif package_id:
+            pkg = self.client.package(package_id)
+            docs = [pkg] if pkg else []
+        else:
+            raise ValueError("import_one needs a package id or an order number")
+        if not docs:
+            raise LookupError(f"trendyol does not list order {order_number or package_id} yet")
+        summary = PollSummary(seen=len(docs))
+        for order in orders_from(self.account.code, docs):
+            result = self.writer.apply(order)  # a failure goes back to the runtime: retried, then parked
+            summary.created += result.created
+            summary.updated += (not result.created) and result.status_changed
+            summary.flagged += bool(result.created and result.flags)
+        logger.info("{} order {} imported at once: {} new, {} changed", self.account.code,
+                    order_number or package_id, summary.created, summary.updated)
+        return summary
+
     # -- as a worker handler ------------------------------------------------------------------
     def handle(self, event: Event) -> None:
-        """``cmd.poll_orders`` (from the scheduler or the admin's "fetch orders now"), or an
+        """``cmd.poll_orders`` (from the scheduler or the admin's "fetch orders now"; with
+        ``orders`` in the payload, from the gateway's webhooks: just those orders), or an
         OpenCart order's status change (a shipment to report back)."""
         if event.type == "order.status_changed":
+            if event.source == f"kervan:{self.account.code}":
+                return  # this marketplace moved the order itself: nothing to tell it back
             self.shipments.on_status_changed(int(event.payload.get("order_id") or event.aggregate_id))
+            return
+        targets = event.payload.get("orders")
+        if targets and isinstance(targets, list):
+            for ref in targets:
+                self.import_one(ref.get("package_id"), ref.get("order_number"))
             return
         self.poll()
 

@@ -13,3 +13,4 @@ $_['flag_unknown_sku'] = 'A product on this order is not in OpenCart: check the 
 $_['flag_unknown_currency'] = 'The order currency is not set up in OpenCart: amounts are shown as the marketplace sent them';
 $_['flag_total_mismatch'] = 'The marketplace total differs from the sum of its lines (a discount it funds): the marketplace total is kept';
 $_['flag_ship_failed'] = 'The marketplace refused the shipment';
+$_['flag_cancel_failed'] = 'The marketplace did not take the cancellation: cancel the order in its own seller panel';

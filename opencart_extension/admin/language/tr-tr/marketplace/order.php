@@ -13,3 +13,4 @@ $_['flag_unknown_sku'] = 'Siparişteki bir ürün OpenCart\'ta yok: satırları 
 $_['flag_unknown_currency'] = 'Sipariş para birimi OpenCart\'ta tanımlı değil: tutarlar pazaryerinin gönderdiği gibi gösteriliyor';
 $_['flag_total_mismatch'] = 'Pazaryeri toplamı satırların toplamından farklı (pazaryerinin karşıladığı bir indirim): pazaryeri toplamı esas alındı';
 $_['flag_ship_failed'] = 'Pazaryeri kargo bildirimini reddetti';
+$_['flag_cancel_failed'] = 'Pazaryeri iptali kabul etmedi: siparişi pazaryerinin satıcı panelinden iptal edin';
