@@ -1,5 +1,5 @@
-"""Every local marketplace simulator, by channel code: where it lives and its default port.
-``kervan sandbox all`` starts each of them on 127.0.0.1."""
+"""Every local simulator (the marketplaces by channel code, and a supplier): where it lives and
+its default port. ``kervan sandbox all`` starts each of them on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ SANDBOXES: dict[str, tuple[str, str, int]] = {
     "hepsiburada": ("sandbox.hepsiburada", "HepsiburadaSandbox", 8702),
     "n11": ("sandbox.n11", "N11Sandbox", 8703),
     "amazon": ("sandbox.amazon", "AmazonSandbox", 8704),
+    # A dropshipping supplier: its order/tracking API and its product feeds.
+    "supplier-api": ("sandbox.supplier.api", "SupplierApiSandbox", 8711),
+    "supplier-feeds": ("sandbox.supplier.feeds", "SupplierFeedSandbox", 8712),
 }
 
 

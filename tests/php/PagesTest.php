@@ -30,7 +30,8 @@ final class PagesTest extends TestCase {
 		$this->db->query("INSERT INTO `" . DB_PREFIX . "kervan_heartbeat` SET `process_id` = 'p" . $h . "', `role` = 'catalog', `channel` = 'trendyol', `host` = '" . $h . "', `pid` = 1, `state` = 'running', `counters` = '{\"breaker_open\":1}'");
 		$this->db->query("INSERT INTO `" . DB_PREFIX . "kervan_mapping` SET `channel_id` = '" . $channel . "', `kind` = 'category', `local_id` = '20', `remote_id` = '" . $h . "', `extra` = '{\"x\":\"" . $h . "\"}'");
 		$this->db->query("INSERT INTO `" . DB_PREFIX . "kervan_order_link` SET `channel_id` = '" . $channel . "', `remote_order_id` = '" . $h . "', `order_id` = 1, `remote_status` = '" . $h . "', `flags` = '" . $h . "'");
-		$this->registry->get('config')->set('kervan_supplier_list', [['name' => self::HOSTILE, 'feed_url' => 'https://x/' . self::HOSTILE, 'format' => 'xml', 'forward_email' => '', 'forward' => true]]);
+		$this->db->query("INSERT INTO `" . DB_PREFIX . "kervan_supplier` SET `code` = 'acme', `name` = '" . $h . "', `feed` = '" . $this->db->escape(json_encode(['url' => 'https://x/' . self::HOSTILE, 'format' => 'xml', 'auth' => ['kind' => 'basic', 'username' => 'u', 'password' => 'S3CR3T-VALUE']])) . "', `rules` = '{}'");
+		$this->db->query("INSERT INTO `" . DB_PREFIX . "kervan_feed_run` SET `supplier_id` = (SELECT MAX(`supplier_id`) FROM `" . DB_PREFIX . "kervan_supplier`), `outcome` = 'quarantined', `reason` = '" . $h . "', `problems` = '" . $this->db->escape(json_encode(['total' => 1, 'shown' => [['record' => 3, 'code' => self::HOSTILE, 'reason' => self::HOSTILE]]])) . "'");
 		file_put_contents(DIR_LOGS . 'kervan_outbox_error.log', "2026-01-01 " . self::HOSTILE . "\n");
 
 		return $channel;
@@ -169,9 +170,9 @@ final class PagesTest extends TestCase {
 	/** @dataProvider pages */
 	public function testActionsRefusedWithoutModify(string $page): void {
 		$channel = $this->seedHostile();
-		$before = $this->db->query("SELECT (SELECT COUNT(*) FROM `" . DB_PREFIX . "kervan_outbox`) a, (SELECT `settings` FROM `" . DB_PREFIX . "kervan_channel` LIMIT 1) b, (SELECT COUNT(*) FROM `" . DB_PREFIX . "kervan_mapping`) c, (SELECT GROUP_CONCAT(`status`) FROM `" . DB_PREFIX . "kervan_parked`) d, (SELECT `paused` FROM `" . DB_PREFIX . "kervan_channel` LIMIT 1) e")->row;
+		$before = $this->db->query("SELECT (SELECT COUNT(*) FROM `" . DB_PREFIX . "kervan_outbox`) a, (SELECT `settings` FROM `" . DB_PREFIX . "kervan_channel` LIMIT 1) b, (SELECT COUNT(*) FROM `" . DB_PREFIX . "kervan_mapping`) c, (SELECT GROUP_CONCAT(`status`) FROM `" . DB_PREFIX . "kervan_parked`) d, (SELECT `paused` FROM `" . DB_PREFIX . "kervan_channel` LIMIT 1) e, (SELECT GROUP_CONCAT(`name`, `code`) FROM `" . DB_PREFIX . "kervan_supplier`) f")->row;
 		$readonly = $this->registry(Installer::ROUTES, []);
-		$readonly->get('request')->post = ['channel_id' => (string)$channel, 'selected' => ['42', '1'], 'category_id' => '20', 'value' => '1', 'code' => 'n11', 'name' => 'x', 'base_url' => 'https://x', 'kind' => 'brand', 'local_id' => '5', 'remote_id' => '9', 'stock_buffer' => '9', 'supplier' => [['name' => 'evil']]];
+		$readonly->get('request')->post = ['channel_id' => (string)$channel, 'selected' => ['42', '1'], 'category_id' => '20', 'value' => '1', 'code' => 'n11', 'name' => 'x', 'base_url' => 'https://x', 'kind' => 'brand', 'local_id' => '5', 'remote_id' => '9', 'stock_buffer' => '9', 'supplier' => [['name' => 'evil']], 'supplier_id' => '1', 'url' => 'https://evil'];
 		$object = $this->page($page, $readonly);
 		$actions = array_diff(get_class_methods($object), get_class_methods(\Opencart\System\Library\Extension\Kervan\Page::class), ['index', 'form']);
 
@@ -181,7 +182,7 @@ final class PagesTest extends TestCase {
 			$this->assertArrayHasKey('error', $json, $page . '.' . $action);
 		}
 
-		$after = $this->db->query("SELECT (SELECT COUNT(*) FROM `" . DB_PREFIX . "kervan_outbox`) a, (SELECT `settings` FROM `" . DB_PREFIX . "kervan_channel` LIMIT 1) b, (SELECT COUNT(*) FROM `" . DB_PREFIX . "kervan_mapping`) c, (SELECT GROUP_CONCAT(`status`) FROM `" . DB_PREFIX . "kervan_parked`) d, (SELECT `paused` FROM `" . DB_PREFIX . "kervan_channel` LIMIT 1) e")->row;
+		$after = $this->db->query("SELECT (SELECT COUNT(*) FROM `" . DB_PREFIX . "kervan_outbox`) a, (SELECT `settings` FROM `" . DB_PREFIX . "kervan_channel` LIMIT 1) b, (SELECT COUNT(*) FROM `" . DB_PREFIX . "kervan_mapping`) c, (SELECT GROUP_CONCAT(`status`) FROM `" . DB_PREFIX . "kervan_parked`) d, (SELECT `paused` FROM `" . DB_PREFIX . "kervan_channel` LIMIT 1) e, (SELECT GROUP_CONCAT(`name`, `code`) FROM `" . DB_PREFIX . "kervan_supplier`) f")->row;
 		$this->assertSame($before, $after, 'nothing changed');
 	}
 

@@ -10,7 +10,7 @@ abstract class TestCase extends \PHPUnit\Framework\TestCase {
 	protected Registry $registry;
 	protected DB $db;
 
-	public const KERVAN_TABLES = ['kervan_outbox', 'kervan_channel', 'kervan_listing', 'kervan_parked', 'kervan_mapping', 'kervan_heartbeat', 'kervan_order_link', 'kervan_batch', 'kervan_batch_item', 'kervan_category', 'kervan_category_attribute', 'kervan_cursor', 'kervan_job_run', 'kervan_supplier', 'kervan_supplier_product', 'kervan_feed_run', 'kervan_supplier_order'];
+	public const KERVAN_TABLES = ['kervan_outbox', 'kervan_channel', 'kervan_listing', 'kervan_parked', 'kervan_mapping', 'kervan_heartbeat', 'kervan_order_link', 'kervan_batch', 'kervan_batch_item', 'kervan_category', 'kervan_category_attribute', 'kervan_cursor', 'kervan_job_run', 'kervan_supplier', 'kervan_supplier_product', 'kervan_feed_run', 'kervan_feed_item', 'kervan_supplier_order', 'kervan_reconcile_report'];
 
 	protected function setUp(): void {
 		if (!self::$sharedDb) {

@@ -21,6 +21,7 @@ class Outbox {
 		'cmd.replay'           => 'parked',
 		'cmd.channel_pause'    => 'channel',
 		'cmd.channel_resume'   => 'channel',
+		'cmd.import_feed'      => 'supplier',
 	];
 	public const SOURCES = ['admin', 'storefront', 'kervan'];
 	public const ERROR_FILE = 'kervan_outbox_error.log';
