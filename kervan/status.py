@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pika
 import pika.exceptions
 import redis
@@ -35,45 +38,82 @@ def queue_depths(amqp_url: str, topology: Topology) -> dict[str, tuple[int, int]
     return out
 
 
-def print_status(cfg) -> int:
+def _counters(text: str | None) -> dict | str | None:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text
+
+
+def status_data(cfg) -> dict[str, Any]:
+    """The fleet at a glance as plain data (JSON-ready): ``kervan status`` prints it and the
+    gateway's ``GET /v1/status`` serves it. A broker or Redis that cannot be reached is reported
+    in the data, not raised; the database is where the rest lives, so its errors propagate."""
     db = from_config(cfg)
+    try:
+        beats = db.query(
+            "SELECT role, channel, host, pid, state, counters,"
+            " TIMESTAMPDIFF(SECOND, last_seen, CURRENT_TIMESTAMP(6)) AS age FROM {p}kervan_heartbeat"
+            " ORDER BY role, channel, host, pid"
+        )
+        processes = [{
+            "role": b["role"], "channel": b["channel"] or "", "host": b["host"], "pid": int(b["pid"]),
+            "state": b["state"], "alive": b["age"] <= ALIVE_SECONDS and b["state"] != "stopped",
+            "seen_seconds_ago": int(b["age"]), "counters": _counters(b["counters"]),
+        } for b in beats]
+        depths = queue_depths(cfg.get("amqp", "url"), Topology.from_config(cfg))
+        queues = {q: None if v is None else {"messages": v[0], "consumers": v[1]} for q, v in depths.items()}
+        breakers: list[dict[str, Any]] = []
+        redis_error = None
+        try:
+            client = redis.Redis.from_url(cfg.get("redis", "url"), socket_timeout=3)
+            for ch in db.query("SELECT code, account, paused FROM {p}kervan_channel ORDER BY code, account"):
+                breakers.append({"channel": ch["code"], "account": ch["account"], "paused": bool(ch["paused"]),
+                                 "state": breaker.state(client, cfg.get("redis", "prefix"), ch["code"], ch["account"])})
+            client.close()
+        except redis.RedisError as exc:
+            redis_error = str(exc)
+        parked = db.one("SELECT COUNT(*) AS n FROM {p}kervan_parked WHERE status = 'open'")["n"]
+        listings = [{"channel": r["code"], "status": r["status"], "count": int(r["n"])} for r in db.query(
+            "SELECT c.code, l.status, COUNT(*) AS n FROM {p}kervan_listing l JOIN {p}kervan_channel c"
+            " USING (channel_id) GROUP BY c.code, l.status ORDER BY c.code, l.status"
+        )]
+        return {"processes": processes, "outbox": outbox.lag(db), "broker_reachable": bool(depths),
+                "queues": queues, "breakers": breakers, "redis_error": redis_error,
+                "parked_open": int(parked), "listings": listings}
+    finally:
+        db.close()
+
+
+def print_status(cfg) -> int:
+    data = status_data(cfg)
     print("processes")
-    beats = db.query(
-        "SELECT role, channel, host, pid, state, counters,"
-        " TIMESTAMPDIFF(SECOND, last_seen, CURRENT_TIMESTAMP(6)) AS age FROM {p}kervan_heartbeat"
-        " ORDER BY role, channel, host, pid"
-    )
-    for b in beats:
-        alive = "alive" if b["age"] <= ALIVE_SECONDS and b["state"] != "stopped" else "gone"
+    for b in data["processes"]:
+        alive = "alive" if b["alive"] else "gone"
+        counters = b["counters"]
+        shown = json.dumps(counters) if isinstance(counters, dict) else (counters or "")
         print(f"  {b['role']:<8} {b['channel'] or '-':<10} {b['host']}:{b['pid']:<8} {b['state']:<10} {alive:<5}"
-              f" seen {b['age']}s ago  {b['counters'] or ''}")
-    if not beats:
+              f" seen {b['seen_seconds_ago']}s ago  {shown}")
+    if not data["processes"]:
         print("  (none has ever run)")
-    lag = outbox.lag(db)
+    lag = data["outbox"]
     print(f"outbox    {lag['waiting']} waiting, oldest {lag['oldest_seconds']:.1f}s")
     print("queues")
-    depths = queue_depths(cfg.get("amqp", "url"), Topology.from_config(cfg))
-    if not depths:
+    if not data["broker_reachable"]:
         print("  broker unreachable")
-    for q, v in depths.items():
-        print(f"  {q:<32} " + ("not declared" if v is None else f"{v[0]} ready, {v[1]} consumers"))
+    for q, v in data["queues"].items():
+        print(f"  {q:<32} " + ("not declared" if v is None else f"{v['messages']} ready, {v['consumers']} consumers"))
     print("breakers")
-    try:
-        client = redis.Redis.from_url(cfg.get("redis", "url"), socket_timeout=3)
-        for ch in db.query("SELECT code, account, paused FROM {p}kervan_channel ORDER BY code, account"):
-            state = breaker.state(client, cfg.get("redis", "prefix"), ch["code"], ch["account"])
-            print(f"  {ch['code']}/{ch['account']:<12} {state}" + ("  (paused by the merchant)" if ch["paused"] else ""))
-        client.close()
-    except redis.RedisError as exc:
-        print(f"  Redis unreachable: {exc}")
-    parked = db.one("SELECT COUNT(*) AS n FROM {p}kervan_parked WHERE status = 'open'")["n"]
-    print(f"parked    {parked} open")
+    if data["redis_error"] is not None:
+        print(f"  Redis unreachable: {data['redis_error']}")
+    else:
+        for b in data["breakers"]:
+            print(f"  {b['channel']}/{b['account']:<12} {b['state']}"
+                  + ("  (paused by the merchant)" if b["paused"] else ""))
+    print(f"parked    {data['parked_open']} open")
     print("listings")
-    for r in db.query(
-        "SELECT c.code, l.status, COUNT(*) AS n FROM {p}kervan_listing l JOIN {p}kervan_channel c"
-        " USING (channel_id) GROUP BY c.code, l.status ORDER BY c.code, l.status"
-    ):
-        print(f"  {r['code']:<10} {r['status']:<10} {r['n']}")
+    for r in data["listings"]:
+        print(f"  {r['channel']:<10} {r['status']:<10} {r['count']}")
     return 0
 
 

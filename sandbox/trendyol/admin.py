@@ -29,6 +29,9 @@ client can never reach it by accident. Each endpoint maps onto one ``TrendyolSan
     POST   /__sandbox/orders/generate             {"count": 20} → {"created": [shipmentPackageId…], "generator"};
                                                    {"rate_per_minute": 6, "cancel_share": 0.1, "advance_share": 0.3,
                                                     "cancel_after"?, "advance_after"?} configures the background
+    GET    /__sandbox/webhooks                    order webhook settings, counters, last deliveries
+    POST   /__sandbox/webhooks                    {"url", "auth": basic|api_key|none, "username", "password",
+                                                   "api_key", "duplicate_rate", "reorder_rate", ...} (webhooks.py)
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.common.orderfaker import handle_generate
+
+from .webhooks import handle_admin
 
 if TYPE_CHECKING:
     from .app import TrendyolSandbox
@@ -121,6 +126,8 @@ def _route(
             return (200, pkg) if pkg is not None else _error(404, f"no shipment package {rest[0]}")
         if len(rest) == 2 and rest[1] == "status" and method == "POST":
             return 200, sandbox.advance_package(rest[0], payload.pop("status", ""), **payload)
+    if head == "webhooks" and not rest:
+        return handle_admin(sandbox.orders.webhooks, method, payload)
     if head == "config":
         if method == "GET":
             return 200, sandbox.config()

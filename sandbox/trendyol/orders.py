@@ -54,6 +54,7 @@ from sandbox.common.orderfaker import FakeOrder, Offer
 from . import reference
 from .state import Clock, Store
 from .views import QueryError, first, int_param, list_param
+from .webhooks import WebhookSender
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -215,6 +216,8 @@ class OrderBook:
         self.store = store
         self.clock = clock
         self.settings = settings or OrderSettings()
+        # Order webhooks (off until a URL is configured); they outlive reset() like settings do.
+        self.webhooks = WebhookSender()
         self.reset()
 
     def reset(self) -> None:
@@ -333,6 +336,7 @@ class OrderBook:
             self._seller[pkg["shipmentPackageId"]] = seller_id
             if decrement_stock:
                 self._take_stock(seller_id, pkg)
+            self.webhooks.notify(public(pkg))
             return public(pkg)
 
     def packages(self, seller_id: str | None = None, order_number: str | None = None) -> list[dict[str, Any]]:
@@ -820,6 +824,7 @@ class OrderBook:
                     line["orderLineItemStatusName"] = status
         pkg["packageHistory"].append({"createdDate": at, "status": status})
         _sync_histories(pkg)
+        self.webhooks.notify(public(pkg))
 
     def _new_line(self, seller_id: str, raw: dict[str, Any], require_product: bool) -> dict[str, Any]:
         barcode = raw.get("barcode")
