@@ -6,8 +6,11 @@ A fresh OpenCart 4.1.0.4 demo store is loaded, migrated and given one account pe
 each pointing at a sandbox started here; the relay and one catalog worker per marketplace run as
 processes. The demo writes
 outbox rows the way the OpenCart extension does, waits for the sandbox to hold the products and
-for the outcome to be written back, changes a price, and prints what happened. Everything it
-started or created is stopped and removed at the end.
+for the outcome to be written back, changes a price, imports customer orders from every
+marketplace (stock converging everywhere, a shipment reported back), then runs the
+dropshipping part (``kervan/demo_suppliers.py``: a supplier feed import, a truncated feed
+quarantined, a Trendyol order forwarded to the supplier and its tracking number brought back),
+and prints what happened. Everything it started or created is stopped and removed at the end.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from bridge.db import Database
 from bridge.envelope import Event
 from bridge.heartbeat import wait_until
 from bridge.migrate import migrate
-from kervan import demo_store
+from kervan import demo_store, demo_suppliers
 from kervan.procs import ROOT, Proc
 from sandbox import opencart
 from workers.clients import build_client
@@ -126,7 +129,8 @@ def run_demo(cfg, *, keep: bool = False, products: int = 0, timeout: float = 180
     log_dir = log_dir or ROOT / "demo-logs"
     env = DemoEnvironment(cfg)
     env.cfg = env.cfg.with_overrides({"channels": {"enabled": ",".join(channels)},
-                                      "orders": {"poll_interval": "2", "first_days": "1"}})
+                                      "orders": {"poll_interval": "2", "first_days": "1"},
+                                      **demo_suppliers.config_overrides(log_dir)})
     procs: list[Proc] = []
     clients: dict[str, object] = {}
     try:
@@ -205,8 +209,9 @@ def run_demo(cfg, *, keep: bool = False, products: int = 0, timeout: float = 180
         wait_until(lambda: all(r["status"] == "synced" for r in _listings(db) if r["product_id"] == pid), 15)
 
         orders_ok = _orders_part(env, db, channels, ports, clients, procs, log_dir)
+        suppliers_ok = "trendyol" not in channels or demo_suppliers.supplier_part(env.cfg, db, ports, procs, log_dir)
 
-        success = ok and all(changed.values()) and listed == len(ids) * len(channels) and orders_ok
+        success = ok and all(changed.values()) and listed == len(ids) * len(channels) and orders_ok and suppliers_ok
         print("\nDEMO " + ("OK" if success else "FAILED") + f" (logs in {log_dir})")
         return 0 if success else 1
     finally:

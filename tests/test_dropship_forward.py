@@ -139,13 +139,20 @@ def test_out_of_stock_puts_the_line_on_hold_and_tells_the_merchant(store, two):
 
 def test_rejections_are_permanent_and_visible(store41, two):
     a, b = two
-    # Our own check: a supplier cannot ship without the customer's phone. No call is made.
+    # Our own check: a supplier cannot ship without a phone (the customer's, else the store's). No call is made.
+    store41.execute("UPDATE {p}setting SET value = '' WHERE `key` = 'config_telephone'")
     sa = add_supplier(store41, "alfa", rest_forward(a))
     link(store41, sa, IPHONE, "ALFA-IPH")
     no_phone = market_order(store41, [("product 11", 1)], remote_id="PKG-NOPHONE", telephone="")
     (o,) = Forwarder(store41).forward_order(no_phone)
     assert o.state == "failed" and "phone" in o.error and a.requests() == []
     assert "phone" in history(store41, no_phone)[-1]["comment"]
+
+    # A marketplace that withholds the customer's phone: the store's own phone is the contact.
+    store41.execute("UPDATE {p}setting SET value = '0212 555 00 00' WHERE `key` = 'config_telephone'")
+    masked = market_order(store41, [("product 11", 1)], remote_id="PKG-MASKED", telephone="")
+    (o,) = Forwarder(store41).forward_order(masked)
+    assert o.state == "sent" and a.orders()[-1]["body"]["shipTo"]["phone"] == "0212 555 00 00"
 
     # The supplier's own validation (a mapping that leaves the phone out): its message is kept.
     mapping = {"body": {"reference": "reference", "shipTo.name": "ship_to.name", "shipTo.address": "ship_to.address",

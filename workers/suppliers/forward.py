@@ -140,6 +140,11 @@ def supplier_lines(db: Database, order_id: int, suppliers: set[int] | None = Non
     return out
 
 
+def _store_phone(db: Database, store_id: int) -> str:
+    row = db.one("SELECT value FROM {p}setting WHERE store_id = %s AND `key` = 'config_telephone'", (store_id,))
+    return str((row or {}).get("value") or "").strip()
+
+
 def _country_code(db: Database, country_id: int) -> str:
     row = db.one("SELECT iso_code_2 FROM {p}country WHERE country_id = %s", (country_id,)) if country_id else None
     return (row or {}).get("iso_code_2") or ""
@@ -161,7 +166,10 @@ def build_document(db: Database, order: dict[str, Any], lines: list[dict[str, An
         "address": address, "address_1": part("address_1"), "address_2": part("address_2"),
         "city": part("city"), "zone": part("zone"), "postcode": part("postcode"), "country": part("country"),
         "country_code": _country_code(db, int(order.get(f"{side}_country_id") or 0)),
-        "telephone": str(order.get("telephone") or "").strip(), "email": str(order.get("email") or "").strip(),
+        # Marketplaces often withhold the customer's phone (Trendyol masks it); the supplier ships
+        # in the merchant's name, so the store's own phone is the contact then.
+        "telephone": str(order.get("telephone") or "").strip() or _store_phone(db, int(order.get("store_id") or 0)),
+        "email": str(order.get("email") or "").strip(),
     }
     added = order.get("date_added")
     return {
