@@ -285,3 +285,36 @@ def test_a_late_result_of_an_older_batch_does_not_undo_a_newer_one(store41, sand
     row = listing(store41, 42)
     assert json.loads(row["confirmed_body"])["quantity"] == 22 and row["status"] == "synced"
     assert sandbox.product("Product15")["quantity"] == 22
+
+
+def test_a_value_that_returns_while_another_is_in_flight_is_sent_again(store41, sandbox):
+    """A → B → A with B's batch still open: A is diffed against what Trendyol will hold (B), not
+    against what it last confirmed (A), so A goes out again and wins (the chaos run's drift)."""
+    cat = make_catalog(store41, sandbox)
+    cat.handle(saved(42))
+    settle(store41, cat)
+    original = cat.reader.get(42).quantity
+    store41.execute("UPDATE {p}product SET quantity = %s WHERE product_id = 42", (original + 9,))
+    cat.handle(saved(42))  # B: its batch is open, not yet polled
+    store41.execute("UPDATE {p}product SET quantity = %s WHERE product_id = 42", (original,))
+    cat.handle(saved(42))  # back to A while B is on its way
+    sent = [json.loads(r["payload"]).get("quantity") for r in store41.query(
+        "SELECT payload FROM {p}kervan_batch_item WHERE product_id = 42 AND part = 'price_stock' ORDER BY batch_item_id")]
+    assert sent == [original + 9, original]
+    settle(store41, cat)
+    assert sandbox.product("Product15")["quantity"] == original
+    row = listing(store41, 42)
+    assert json.loads(row["confirmed_body"])["quantity"] == original and row["status"] == "synced"
+
+
+def test_a_repeat_of_what_is_already_in_flight_sends_nothing(store41, sandbox):
+    cat = make_catalog(store41, sandbox)
+    cat.handle(saved(42))
+    settle(store41, cat)
+    store41.execute("UPDATE {p}product SET quantity = quantity + 3 WHERE product_id = 42")
+    cat.handle(saved(42))
+    n = store41.one("SELECT COUNT(*) AS n FROM {p}kervan_batch")["n"]
+    cat.handle(Event("product.saved", "product", "42", {"product_id": 42}))  # another event, same truth
+    assert store41.one("SELECT COUNT(*) AS n FROM {p}kervan_batch")["n"] == n
+    settle(store41, cat)
+    assert listing(store41, 42)["status"] == "synced"

@@ -60,6 +60,12 @@ class Coalescer:
             self._cond.notify()
         return fut
 
+    def pending(self, key: str) -> Any | None:
+        """The item waiting for ``key``, if one is (not yet taken for sending)."""
+        with self._cond:
+            waiting = self._waiting.get(key)
+            return waiting.item if waiting is not None else None
+
     def close(self, timeout: float = 30.0) -> None:
         """Send what is waiting, then stop."""
         with self._cond:

@@ -201,6 +201,25 @@ class Catalog:
         return out
 
     # -- coalescing ---------------------------------------------------------------------------
+    def projected(self, listing: Listing, key: str) -> dict[str, Any]:
+        """What the marketplace will hold once every request already on its way for this listing
+        is applied: the confirmed body, then the payloads of its open batches in the order they
+        were sent, then a row still waiting in a coalescer. Parts are diffed against this, not
+        only against what was confirmed: when a value goes A → B → A while B is still on its way,
+        A must be sent again, or B stays on the marketplace with nothing left to correct it."""
+        body = dict(listing.confirmed)
+        for row in self.db.query(
+                "SELECT i.payload FROM {p}kervan_batch_item i JOIN {p}kervan_batch b ON b.batch_id = i.batch_id"
+                " WHERE b.channel_id = %s AND i.product_id = %s AND b.status IN ('submitted', 'in_progress')"
+                " AND i.status = 'pending' AND i.part NOT IN ('archive', 'delete') ORDER BY i.batch_item_id",
+                (self.account.channel_id, listing.product_id)):
+            body.update(json.loads(row["payload"] or "{}"))
+        for co in self._coalescers.values():
+            waiting = co.pending(key)
+            if waiting is not None:
+                body.update(waiting.entry.fields)
+        return body
+
     def coalesces(self, part: str) -> bool:
         return self.coalesce_window is not None and part in self.COALESCED_PARTS
 
@@ -282,7 +301,8 @@ class Catalog:
         listing = self.binder.get(product_id)
         assert listing is not None
         h = digest(desired)
-        if listing.content_hash == h:
+        if listing.content_hash == h and listing.pending_hash in (None, h):
+            # Confirmed, and nothing else on its way (an A → B → A with B in flight goes on).
             if listing.status != "synced":
                 self.binder.set_status(product_id, "synced")
             return None
@@ -338,7 +358,8 @@ class Catalog:
             h = digest(desired)
             if not self.binder.claim(product_id, h, f"{listing.listing_id}-fixed-{h[:8]}"):
                 return None
-        parts = self.changed_parts(desired, confirmed)
+        projected = self.projected(listing, key)
+        parts = self.changed_parts(desired, projected)
         deferred = []
         for part, fields in parts.items():
             entry = Entry(product_id, key, part, fields, h)
@@ -349,6 +370,10 @@ class Catalog:
             batch_id = self.send_part(part, listing, desired, fields)
             self.record(batch_id, "update", [entry])
         if not parts and not fixed:
+            if projected != confirmed:
+                # What is on its way already makes the marketplace hold this: its results confirm it.
+                self.binder.release(product_id, h)
+                return None
             # Only fields the marketplace does not report differed (e.g. after adopting): what it
             # holds is what we want.
             batches.confirm_now(self.db, self.account.channel_id, [Entry(product_id, key, "create", desired, h)])

@@ -145,7 +145,13 @@ class TrendyolCatalog(Catalog):
             h = digest(desired)
             if not self.binder.claim(product_id, h, f"{listing.listing_id}-fixed-{h[:8]}"):
                 return
-        parts = mapper.changed_parts(desired, confirmed)
+        # Diffed against what Trendyol will hold once the requests on their way are applied (see
+        # Catalog.projected): A → B → A must send A again while B is still in flight.
+        parts = mapper.changed_parts(desired, self.projected(listing, barcode))
+        if not parts:
+            # What is on its way already makes Trendyol hold this: its results confirm it.
+            self.binder.release(product_id, h)
+            return None
         if "content" in parts:
             content_id = str(listing.remote_id)
             batch_id = self.client.update_content([{"contentId": int(content_id), **parts["content"]}])
