@@ -39,7 +39,7 @@ chaos: services
 
 # Benchmarks against a baseline measured in the same run; QUICK=1 for the short form.
 bench: services
-	QUICK=$(QUICK) $(BIN)/python -m bench.run
+	QUICK=$(QUICK) ONLY=$(ONLY) $(BIN)/python -m bench.run
 
 demo: services
 	$(BIN)/kervan demo
@@ -76,3 +76,43 @@ php:
 php-test:
 	tests/php/run.sh
 # --- end OpenCart extension -------------------------------------------------------------------
+
+# --- operations (deploy/README.md) ------------------------------------------------------------
+# make install                      .venv, then Kervan's tables and the broker topology
+# make migrate                      the same without re-creating the venv
+# make start|stop|restart ROLE=relay|scheduler|gateway [GATEWAY_PORT=8780]
+# make start|stop|restart ROLE=catalog CHANNEL=trendyol      one worker unit (kervan-worker@ROLE-CHANNEL)
+#                                   without ROLE=: every Kervan unit; SYSTEMCTL="sudo systemctl" if needed
+# make replay IDS="3 4" | QUEUE=kervan.catalog.trendyol | REASON="unknown event"
+# make alerts                       what is wrong now; sends new alerts and resolutions like the scheduler
+.PHONY: install migrate start stop restart replay alerts
+
+SYSTEMCTL ?= systemctl
+GATEWAY_PORT ?= 8780
+ifneq ($(filter command line environment,$(origin ROLE)),)
+KERVAN_UNITS = $(if $(filter relay scheduler,$(ROLE)),kervan-$(ROLE).service,$(if $(filter gateway,$(ROLE)),kervan-gateway@$(GATEWAY_PORT).service,kervan-worker@$(ROLE)-$(CHANNEL).service))
+else
+KERVAN_UNITS = kervan-relay.service kervan-scheduler.service 'kervan-worker@*.service' 'kervan-gateway@*.service'
+endif
+
+install: migrate
+
+migrate: $(STAMP)
+	$(BIN)/kervan migrate
+
+start stop restart:
+	@if [ -d /run/systemd/system ]; then \
+		echo "$(SYSTEMCTL) $@ $(KERVAN_UNITS)"; $(SYSTEMCTL) $@ $(KERVAN_UNITS); \
+	else \
+		echo "systemd is not running on this machine: there are no Kervan units to $@ (deploy/systemd/)."; \
+		echo "Run a process in the foreground instead (make relay, make worker ROLE=catalog CHANNEL=trendyol)"; \
+		echo "or the whole fleet in containers: docker compose -f deploy/compose.yml up"; \
+		exit 1; \
+	fi
+
+replay: $(STAMP)
+	$(BIN)/kervan replay $(IDS) $(if $(QUEUE),--queue '$(QUEUE)') $(if $(REASON),--reason '$(REASON)')
+
+alerts: $(STAMP)
+	$(BIN)/kervan alerts --check
+# --- end operations -----------------------------------------------------------------------------

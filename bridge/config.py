@@ -59,6 +59,31 @@ DEFAULTS: dict[str, dict[str, str]] = {
         # Supplier roles this fleet runs (feeds, dropship); their queues exist only when listed.
         "roles": "",
     },
+    "feeds": {
+        # Supplier feed imports: where downloads and each supplier's last good (and last
+        # quarantined) raw file are kept; the share of the last good run's item count below which
+        # a feed is quarantined; products per apply transaction; per-record problems kept per run;
+        # OpenCart's image/ directory, where supplier images are downloaded ("": not downloaded).
+        "workdir": "/var/tmp/kervan/feeds",
+        "min_ratio": "0.5",
+        "batch_size": "200",
+        "max_problems": "200",
+        "image_dir": "",
+    },
+    "dropship": {
+        # OpenCart order statuses that forward an order to its suppliers when a supplier's forward
+        # settings name none (2 Processing, 15 Processed: paid), and the status tracking sets (3 Shipped).
+        "trigger_status_ids": "2,15",
+        "shipped_status_id": "3",
+        # Seconds between tracking questions about one sent supplier order (a supplier's own
+        # "tracking": {"interval"} wins), and between rounds of the tracking poller.
+        "tracking_interval": "300",
+        "tracking_poll_every": "30",
+        # Seconds between sweeps for orders due to be forwarded whose event was missed (or whose
+        # forward a crash interrupted), and how many days back the sweep looks.
+        "sweep_interval": "60",
+        "lookback_days": "14",
+    },
     "scheduler": {
         # Seconds between incremental reconciliations, how long a listing may stay failed before
         # one resends it, seconds between cleanups, days job runs are kept, seconds between checks
@@ -68,6 +93,12 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "cleanup_interval": "3600",
         "job_retention_days": "14",
         "leader_check": "1",
+        # When each channel's full reconciliation runs (crontab, UTC): the marketplace's own view
+        # of every listing compared with OpenCart's. An outbox row unpublished this many seconds
+        # is counted as stuck by the incremental reconciliation.
+        "full_reconcile_cron": "30 3 * * *",
+        "outbox_stuck_after": "60",
+        "parked_digest_interval": "3600",
     },
     "breaker": {
         # Consecutive transient failures (network, 5xx) that open an account's breaker, and the
@@ -83,6 +114,45 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "sandbox": {
         "host": "127.0.0.1",
         "trendyol_port": "8701",
+    },
+    "gateway": {
+        # kervan gateway: listen address, the Bearer token of /v1/status and /metrics (empty: those
+        # routes are off), the largest webhook body in bytes, webhooks admitted per source address
+        # per rate_period seconds (shared by every instance through Redis), server threads, load
+        # balancer addresses whose X-Forwarded-For is believed, seconds account credentials are cached.
+        "host": "127.0.0.1",
+        "port": "8780",
+        "token": "",
+        "max_body": "1048576",
+        "rate_limit": "120",
+        "rate_period": "60",
+        "threads": "8",
+        "trusted_proxies": "",
+        "account_cache": "5",
+    },
+    "alerts": {
+        # kervan/alerts.py, run by the scheduler every `interval` seconds (0: not run) and by
+        # `kervan alerts --check`. Thresholds: seconds a breaker may stay not closed, open parked
+        # messages tolerated, seconds of outbox lag; roles whose last heartbeat is older than
+        # role_forget_seconds are forgotten (decommissioned) unless listed in expected_roles
+        # ("relay,scheduler,catalog/trendyol"). Channels: a webhook (JSON POST; a token in its URL
+        # is never logged) and/or e-mail (smtp_tls: none, starttls or ssl) to the recipients.
+        "interval": "60",
+        "breaker_open_seconds": "300",
+        "parked_threshold": "0",
+        "outbox_lag_seconds": "120",
+        "role_forget_seconds": "86400",
+        "expected_roles": "",
+        "webhook_url": "",
+        "webhook_timeout": "5",
+        "smtp_host": "",
+        "smtp_port": "25",
+        "smtp_user": "",
+        "smtp_password": "",
+        "smtp_tls": "none",
+        "smtp_timeout": "10",
+        "mail_from": "kervan@localhost",
+        "recipients": "",
     },
     "metrics": {
         # 0 = any free port (written into the heartbeat); set one per unit to scrape it.

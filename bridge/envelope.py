@@ -78,21 +78,28 @@ class Event:
     def from_json(cls, body: bytes | str) -> Event:
         try:
             data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PoisonMessage(f"body is not JSON: {exc}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise PoisonMessage(f"body is not JSON: {str(exc)[:200]}") from None
         if not isinstance(data, dict):
             raise PoisonMessage("body is not a JSON object")
         missing = [k for k in ("id", "type", "aggregate_type", "aggregate_id") if not data.get(k)]
         if missing:
             raise PoisonMessage(f"envelope lacks {', '.join(missing)}")
-        if data.get("schema", 1) > SCHEMA_VERSION:
-            raise PoisonMessage(f"envelope schema {data['schema']} is newer than this worker ({SCHEMA_VERSION})")
+        # Valid JSON of the wrong shape is as unreadable as broken JSON: a clear reason, parked at once.
+        for key in ("id", "type", "aggregate_type", "aggregate_id", "occurred_at", "correlation_id", "source"):
+            if data.get(key) is not None and not isinstance(data[key], str | int):
+                raise PoisonMessage(f"envelope field {key} is a {type(data[key]).__name__}, not a string")
+        schema, seq = data.get("schema", SCHEMA_VERSION), data.get("seq")
+        for key, value in (("schema", schema), ("seq", seq)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise PoisonMessage(f"envelope field {key} is {value!r}, not a whole number")
+        if schema > SCHEMA_VERSION:
+            raise PoisonMessage(f"envelope schema {schema} is newer than this worker ({SCHEMA_VERSION})")
         if data["type"] not in KNOWN_TYPES:
-            raise PoisonMessage(f"unknown event type {data['type']!r}")
+            raise PoisonMessage(f"unknown event type {str(data['type'])[:64]!r}")
         payload = data.get("payload") or {}
         if not isinstance(payload, dict):
             raise PoisonMessage("payload is not a JSON object")
-        seq = data.get("seq")
         return cls(
             type=str(data["type"]),
             aggregate_type=str(data["aggregate_type"]),
@@ -100,10 +107,10 @@ class Event:
             payload=payload,
             id=str(data["id"]),
             occurred_at=str(data.get("occurred_at") or utcnow_iso()),
-            correlation_id=data.get("correlation_id") or str(data["id"]),
-            seq=int(seq) if seq is not None else None,
+            correlation_id=str(data.get("correlation_id") or data["id"]),
+            seq=seq,
             source=str(data.get("source") or "kervan"),
-            schema=int(data.get("schema", SCHEMA_VERSION)),
+            schema=schema,
         )
 
     @property

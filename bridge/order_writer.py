@@ -134,12 +134,15 @@ class OrderWriter:
                     "2000-01-01 00:00:00" if kind in ("datetime", "date", "timestamp") else "")
         names = ", ".join(f"`{k}`" for k in full)
         marks = ", ".join(["%s"] * len(full))
-        cur.execute(f"INSERT INTO {{p}}{table} ({names}) VALUES ({marks})", tuple(full.values()))  # noqa: S608
+        cur.execute(f"INSERT INTO {{p}}{table} ({names}) VALUES ({marks})",  # noqa: S608
+                    tuple(_storable(v) for v in full.values()))
         return int(cur.lastrowid)
 
     # -- public -------------------------------------------------------------------------------
     def apply(self, order: m.MarketOrder) -> WriteResult:
-        """Create the OpenCart order, or move its status; safe to call any number of times."""
+        """Create the OpenCart order, or move its status; safe to call any number of times.
+        Raises ``InvalidOrder`` (nothing written) for lines no shop could store."""
+        _check(order)
         self.store()
         return self.db.run_in_transaction(lambda cur: self._apply(cur, order))
 
@@ -394,9 +397,33 @@ class OrderWriter:
         result.stock_moved = sorted(moved)
 
 
+class InvalidOrder(ValueError):
+    """A marketplace order no shop could store as it is (a negative quantity, a price that is not
+    a number): refused whole, with the line named, before anything is written."""
+
+
+def _check(order: m.MarketOrder) -> None:
+    for line in order.lines:
+        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity <= 0:
+            raise InvalidOrder(f"order {order.remote_id}: line {line.remote_line_id} has quantity {line.quantity!r}")
+        for what, value in (("price", line.unit_price), ("VAT rate", line.vat_rate)):
+            if not Decimal(value).is_finite() or Decimal(value) < 0:
+                raise InvalidOrder(f"order {order.remote_id}: line {line.remote_line_id} has {what} {value}")
+    for what, value in (("total", order.total), ("shipping", order.shipping)):
+        if value is not None and (not Decimal(value).is_finite() or Decimal(value) < 0):
+            raise InvalidOrder(f"order {order.remote_id}: {what} {value}")
+
+
+def _storable(value: Any) -> Any:
+    # A lone surrogate (legal in JSON, "\ud800") cannot be encoded for MariaDB: shown as U+FFFD.
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
+
+
 def _now(cur: Any) -> Any:
     cur.execute("SELECT NOW() AS now")
     return cur.fetchone()["now"]
 
 
-__all__ = ["DEFAULT_STATUSES", "OrderWriter", "WriteResult"]
+__all__ = ["DEFAULT_STATUSES", "InvalidOrder", "OrderWriter", "WriteResult"]

@@ -31,7 +31,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -58,6 +58,9 @@ class SchedulerSettings:
     full_reconcile_cron: str = "30 3 * * *"
     outbox_stuck_after: float = 60.0
     parked_digest_interval: float = 3600.0
+    # The alerts job (kervan/alerts.py) reads status through the whole config; 0 or no config: off.
+    alerts_interval: float = 0.0
+    config: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_config(cls, cfg: Any) -> SchedulerSettings:
@@ -73,6 +76,8 @@ class SchedulerSettings:
             full_reconcile_cron=cfg.get("scheduler", "full_reconcile_cron"),
             outbox_stuck_after=cfg.getfloat("scheduler", "outbox_stuck_after"),
             parked_digest_interval=cfg.getfloat("scheduler", "parked_digest_interval"),
+            alerts_interval=cfg.getfloat("alerts", "interval"),
+            config=cfg,
         )
 
 
@@ -130,6 +135,12 @@ class Jobs:
                              " WHERE status = 'open' GROUP BY queue, LEFT(reason, 80) ORDER BY n DESC LIMIT 50")
         return {f"{r['queue']}: {r['reason']}": int(r["n"]) for r in rows}
 
+    def import_feeds(self) -> dict[str, int]:
+        """``cmd.import_feed.<code>`` for each enabled supplier whose import interval elapsed."""
+        from workers.suppliers.feeds_worker import enqueue_due
+
+        return enqueue_due(self.db)
+
     def cleanup(self) -> dict[str, int]:
         purged = outbox.purge(self.db, self.s.outbox_retention_hours)
         runs = self.db.execute("DELETE FROM {p}kervan_job_run WHERE started_at < CURRENT_TIMESTAMP(6)"
@@ -182,8 +193,15 @@ class Scheduler:
                         id=f"full_reconcile:{channel}")
         aps.add_job(self._recorded("parked_digest", self.jobs.parked_digest), "interval",
                     seconds=self.s.parked_digest_interval, id="parked_digest")
+        aps.add_job(self._recorded("import_feeds", self.jobs.import_feeds), "interval", seconds=60, id="import_feeds",
+                    next_run_time=_now())
         aps.add_job(self._recorded("cleanup", self.jobs.cleanup), "interval", seconds=self.s.cleanup_interval,
                     id="cleanup")
+        if self.s.config is not None and self.s.alerts_interval > 0:
+            from kervan import alerts
+
+            aps.add_job(self._recorded("alerts", lambda: alerts.run_job(self.s.config)), "interval",
+                        seconds=self.s.alerts_interval, id="alerts")
         aps.start()
         self._aps = aps
         logger.info("scheduler active: {} jobs", len(aps.get_jobs()))

@@ -116,10 +116,45 @@ def cmd_status(args) -> int:
     return print_status(_cfg(args))
 
 
+def cmd_gateway(args) -> int:
+    from gateway.server import serve
+
+    def stop(*_args) -> None:
+        raise KeyboardInterrupt  # leaves waitress's loop; the server closes its connections
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        serve(_cfg(args))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def cmd_check(args) -> int:
     from kervan.services import check_services
 
     return 0 if check_services(_cfg(args)) else 1
+
+
+def cmd_reconcile(args) -> int:
+    """Queue a full reconciliation of a channel (what the nightly job does), through the outbox
+    like every command, so it is not lost while the broker is down."""
+    from bridge import outbox
+    from bridge.db import from_config
+    from bridge.envelope import Event
+
+    db = from_config(_cfg(args))
+    for channel in args.channel:
+        outbox.write_many(db, [Event("cmd.full_reconcile", "channel", channel, {"channel": channel}, source="kervan")])
+        print(f"full reconciliation of {channel} queued; its report lands in {db.prefix}kervan_reconcile_report"
+              " and on the admin dashboard")
+    return 0
+
+
+def cmd_alerts(args) -> int:
+    from kervan.alerts import check_command
+
+    return check_command(_cfg(args), notify=args.check)
 
 
 def cmd_parked(args) -> int:
@@ -188,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.set_defaults(fn=cmd_worker)
 
     s = sub.add_parser("sandbox", help="run local marketplace simulators")
-    s.add_argument("marketplace", nargs="?", default="all", help="trendyol, hepsiburada, n11, amazon or all")
+    s.add_argument("marketplace", nargs="?", default="all", help="trendyol, hepsiburada, n11, amazon, supplier-api, supplier-feeds or all")
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.add_argument("--batch-delay", type=float, default=0.2)
@@ -203,11 +238,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("scheduler", help="the fleet's clock: order polls, reconciliation, cleanup (one active)").set_defaults(
         fn=cmd_scheduler)
     sub.add_parser("status", help="the fleet at a glance").set_defaults(fn=cmd_status)
+    sub.add_parser("gateway", help="HTTP entry point: marketplace webhooks, /v1/health, /v1/status, /metrics"
+                   ).set_defaults(fn=cmd_gateway)
     c = sub.add_parser("chaos", help="faults under load against a throw-away fleet, then the invariants")
     c.add_argument("--duration", type=float, default=300)
     c.add_argument("--no-service-restarts", action="store_true")
     c.set_defaults(fn=cmd_chaos)
     sub.add_parser("check", help="check that MariaDB, RabbitMQ and Redis answer").set_defaults(fn=cmd_check)
+    rc = sub.add_parser("reconcile", help="queue a full reconciliation: compare what a marketplace really holds"
+                        " with OpenCart and fix drift (runs nightly from the scheduler)")
+    rc.add_argument("--channel", required=True, action="append", help="marketplace code; repeat for several")
+    rc.set_defaults(fn=cmd_reconcile)
 
     cg = sub.add_parser("categories", help="download a channel's category tree (or one category's attributes)"
                         " into Redis and the kervan_category tables")
@@ -217,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     cg.add_argument("--refresh", action="store_true", help="download even if the cached copy is fresh")
     cg.add_argument("--ttl", type=int, default=24 * 3600, help="seconds a download stays fresh (default 1 day)")
     cg.set_defaults(fn=cmd_categories)
+
+    al = sub.add_parser("alerts", help="what is wrong now (breakers, parked, dead roles, outbox lag, feeds, drift);"
+                        " exit 1 if anything is")
+    al.add_argument("--check", action="store_true", help="also send new alerts and resolutions (webhook/e-mail)"
+                    " and remember them, as the scheduler's alerts job does")
+    al.set_defaults(fn=cmd_alerts)
 
     pk = sub.add_parser("parked", help="list, replay or discard parked messages")
     pk.add_argument("action", choices=["list", "replay", "discard"])

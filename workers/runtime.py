@@ -272,7 +272,7 @@ class Worker:
                 metrics.MESSAGES.labels(queue, "acked").inc()
             else:
                 event = Event.from_json(body)
-                attempt = int(headers.get(ATTEMPT_HEADER, 0) or 0)
+                attempt = _attempt(headers)
                 with logger.contextualize(event_id=event.id, correlation_id=event.correlation_id, queue=queue):
                     self._failed(exc, queue, method, props, body, headers, event, attempt)
         except Exception as err:  # noqa: BLE001 - could not park or retry: let RabbitMQ redeliver
@@ -284,7 +284,7 @@ class Worker:
     def _apply(self, queue, method, props, body, headers, message_id) -> Future | None:
         self.heartbeat.count("consumed")
         metrics.MESSAGES.labels(queue, "consumed").inc()
-        attempt = int(headers.get(ATTEMPT_HEADER, 0) or 0)
+        attempt = _attempt(headers)
         try:
             event = Event.from_json(body)
         except PoisonMessage as exc:
@@ -365,5 +365,14 @@ class Worker:
             reason = "delivery limit exceeded: the worker crashed or gave the message back every time"
         park(self.db, queue=queue, message_id=message_id, body=body, reason=reason,
              routing_key=",".join(map(str, origin.get("routing-keys", []))), event_type=props.type,
-             headers=headers, attempts=int(headers.get(ATTEMPT_HEADER, 0) or 0))
+             headers=headers, attempts=_attempt(headers))
         self.heartbeat.count("parked")
+
+
+def _attempt(headers: dict[str, Any]) -> int:
+    """The retry count a message carries; a header that is not a number (a hostile or broken
+    publisher) counts as a first attempt rather than making the message unhandleable."""
+    try:
+        return max(0, int(headers.get(ATTEMPT_HEADER, 0) or 0))
+    except (TypeError, ValueError):
+        return 0
