@@ -12,11 +12,11 @@ from bridge import config as kconfig
 from kervan import chaos
 
 
-# Off in `make test` for now: some runs leave a listing "submitted" with a stale quantity after
-# settling. One cause (a late-recorded older batch blocking the release of a newer claim) is fixed
-# and tested in test_binder.py; another is not found yet (see the session note). `make chaos` runs it.
+# Two causes of drift found by this run are fixed and tested on their own: a late-recorded older
+# batch blocking the release of a newer claim (test_binder.py), and A → B → A diffed against the
+# confirmed A while B was in flight (test_catalog.py). KERVAN_SKIP_CHAOS=1 leaves it out.
 @pytest.mark.chaos
-@pytest.mark.skipif(os.environ.get("KERVAN_RUN_CHAOS") != "1", reason="set KERVAN_RUN_CHAOS=1 (make chaos)")
+@pytest.mark.skipif(os.environ.get("KERVAN_SKIP_CHAOS") == "1", reason="KERVAN_SKIP_CHAOS=1")
 def test_reduced_chaos_keeps_every_invariant(tmp_path, capsys):
     result = chaos.run(kconfig.load(environ={}), duration=25, services=("rabbitmq",), fault_every=3, settle=180,
                        log_dir=tmp_path)
