@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sandbox.common.lifecycle import wait_for_signal
+from sandbox.common.lifecycle import ServedSandbox, wait_for_signal
 from sandbox.common.orderfaker import OrderGenerator, generator_args, generator_options
 from sandbox.trendyol.faults import FaultInjector
 
@@ -73,12 +73,15 @@ class FeedProcessor:
                 self.service.cond.wait(timeout=0.5 if wait is None else min(0.5, max(0.005, wait)))
 
 
-class AmazonSandbox:
+class AmazonSandbox(ServedSandbox):
     """A local SP-API (Listings Items, Feeds, Orders v0, Product Type Definitions) plus LWA.
 
     ``port=0`` picks a free port. ``base_url`` is the SP-API endpoint, ``lwa_url`` the token URL.
     Everything tunable at construction can be changed later with ``configure``.
     """
+
+    server_class = SandboxHTTPServer
+    thread_name = "amazon-sandbox-http"
 
     def __init__(
         self,
@@ -117,57 +120,20 @@ class AmazonSandbox:
         self._initial_orders = orders
         if orders:
             self.service.seed_orders(orders)
-        self._server: SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> AmazonSandbox:
-        if self._server is not None:
-            return self
-        self.stop_event.clear()
-        self._server = SandboxHTTPServer((self.host, self.port), self)
-        self.port = self._server.server_address[1]
+    def _start_workers(self) -> None:
         self.processor.start()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="amazon-sandbox-http",
-            daemon=True,
-        )
-        self._thread.start()
         self.order_generator.start()
-        return self
 
-    def stop(self) -> None:
-        self.stop_event.set()
+    def _stop_workers(self) -> None:
         self.order_generator.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
         self.processor.stop()
-
-    def __enter__(self) -> AmazonSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def lwa_url(self) -> str:
         return f"{self.base_url}/auth/o2/token"
-
-    @property
-    def admin_url(self) -> str:
-        return f"{self.base_url}/__sandbox"
 
     def seller(self, seller_id: str | None = None) -> Seller:
         if seller_id is None:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sandbox.common.lifecycle import wait_for_signal
+from sandbox.common.lifecycle import ServedSandbox, wait_for_signal
 from sandbox.common.orderfaker import OrderGenerator, generator_args, generator_options
 
 from .faults import FaultInjector, WindowLimiter
@@ -38,12 +38,15 @@ from .state import (
 DEFAULT_PORT = 8702  # sandbox/registry.py
 
 
-class HepsiburadaSandbox:
+class HepsiburadaSandbox(ServedSandbox):
     """Local Hepsiburada catalog/listing/OMS APIs on a background thread (``port=0``: a free port).
 
     ``base_url`` is the server root; ``base_urls`` maps ``catalog``/``listing``/``oms`` to the
     prefixed base URLs a client is configured with (the hosts' production equivalents are in
     ``server.PREFIXES``' docstring)."""
+
+    server_class = SandboxHTTPServer
+    thread_name = "hepsiburada-sandbox-http"
 
     def __init__(
         self,
@@ -76,53 +79,18 @@ class HepsiburadaSandbox:
             settings=order_generator,
         )
         self.stop_event = threading.Event()
-        self._server: SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> HepsiburadaSandbox:
-        if self._server is not None:
-            return self
-        self.stop_event.clear()
-        self._server = SandboxHTTPServer((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-            name="hepsiburada-sandbox-http", daemon=True,
-        )
-        self._thread.start()
+    def _start_workers(self) -> None:
         self.order_generator.start()
-        return self
 
-    def stop(self) -> None:
-        self.stop_event.set()
+    def _stop_workers(self) -> None:
         self.order_generator.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> HepsiburadaSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def base_urls(self) -> dict[str, str]:
         return {host: self.base_url + prefix for host, prefix in PREFIXES.items()}
-
-    @property
-    def admin_url(self) -> str:
-        return f"{self.base_url}/__sandbox"
 
     # -- helpers ---------------------------------------------------------------------------------
 

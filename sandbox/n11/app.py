@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sandbox.common.lifecycle import wait_for_signal
+from sandbox.common.lifecycle import ServedSandbox, wait_for_signal
 from sandbox.common.orderfaker import OrderGenerator, generator_args, generator_options
 
 from .faults import FaultInjector, WindowLimiter
@@ -32,10 +32,13 @@ DEFAULT_APP_KEY = "sandbox-appkey"
 DEFAULT_APP_SECRET = "sandbox-appsecret"
 
 
-class N11Sandbox:
+class N11Sandbox(ServedSandbox):
     """A local N11 REST API (product tasks, product query, categories, shipment packages) on a
     background thread. ``port=0`` picks a free port; ``base_url`` is what an N11 client is configured
     with in place of ``https://api.n11.com``."""
+
+    server_class = SandboxHTTPServer
+    thread_name = "n11-sandbox-http"
 
     def __init__(
         self,
@@ -78,51 +81,14 @@ class N11Sandbox:
             settings=order_generator,
         )
         self.stop_event = threading.Event()
-        self._server: SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> N11Sandbox:
-        if self._server is not None:
-            return self
-        self.stop_event.clear()
-        self._server = SandboxHTTPServer((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="n11-sandbox-http",
-            daemon=True,
-        )
-        self._thread.start()
+    def _start_workers(self) -> None:
         self.order_generator.start()
-        return self
 
-    def stop(self) -> None:
-        self.stop_event.set()
+    def _stop_workers(self) -> None:
         self.order_generator.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> N11Sandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def admin_url(self) -> str:
-        return f"http://{self.host}:{self.port}/__sandbox"
 
     # --- auth -----------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sandbox.common.faults import FaultInjector
+from sandbox.common.lifecycle import ServedSandbox
 
 BASE_PATH = "/api/v1"
 DEFAULT_TOKEN = "sandbox-supplier-token"
@@ -58,8 +59,11 @@ class _Reply(Exception):
         self.status, self.body, self.headers = status, body, headers or {}
 
 
-class SupplierApiSandbox:
+class SupplierApiSandbox(ServedSandbox):
     """The supplier API on a background thread; ``port=0`` picks a free port."""
+
+    thread_name = "supplier-api-sandbox"
+    base_path = BASE_PATH
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, token: str = DEFAULT_TOKEN,
                  out_of_stock: tuple[str, ...] | list[str] = (), tracking_delay: float | None = None,
@@ -75,43 +79,8 @@ class SupplierApiSandbox:
         self._orders: dict[str, dict[str, Any]] = {}
         self._by_key: dict[str, str] = {}
         self._requests: list[dict[str, Any]] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> SupplierApiSandbox:
-        if self._server is None:
-            self.stop_event.clear()
-            self._server = _Server((self.host, self.port), self)
-            self.port = self._server.server_address[1]
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name=f"{self.name}-api-sandbox", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stop_event.set()  # releases answers held by faults or hold_after_create
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> SupplierApiSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}{BASE_PATH}"
-
-    @property
-    def admin_url(self) -> str:
-        return f"http://{self.host}:{self.port}/__sandbox"
 
     # -- control and inspection -----------------------------------------------------------------
     def configure(self, **settings: Any) -> dict[str, Any]:
@@ -414,3 +383,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+SupplierApiSandbox.server_class = _Server  # defined after the sandbox it serves

@@ -41,7 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.common.lifecycle import wait_for_signal
+from sandbox.common.lifecycle import ServedSandbox, wait_for_signal
 
 from .feed_catalog import products
 from .feed_render import FORMATS, SPECS, render
@@ -74,8 +74,10 @@ class _Stop(Exception):
     """The sandbox is stopping: abandon the response."""
 
 
-class SupplierFeedSandbox:
+class SupplierFeedSandbox(ServedSandbox):
     """The feed server on a background thread. ``port=0`` picks a free port."""
+
+    thread_name = "supplier-feed-sandbox"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 1, username: str = USERNAME,
                  password: str = PASSWORD, token: str = TOKEN) -> None:
@@ -86,45 +88,8 @@ class SupplierFeedSandbox:
         self.log: list[dict[str, Any]] = []
         self.stop_event = threading.Event()
         self._bombs: dict[int, bytes] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> SupplierFeedSandbox:
-        if self._server is not None:
-            return self
-        self.stop_event.clear()
-        self._server = _Server((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="supplier-feed-sandbox", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> SupplierFeedSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def admin_url(self) -> str:
-        return f"{self.base_url}/__sandbox"
 
     # --- helpers for tests and the demo -------------------------------------------------------
 
@@ -442,3 +407,5 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
+
+SupplierFeedSandbox.server_class = _Server  # defined after the sandbox it serves

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sandbox.common.lifecycle import wait_for_signal
+from sandbox.common.lifecycle import ServedSandbox, wait_for_signal
 from sandbox.common.orderfaker import OrderGenerator, generator_args, generator_options
 
 from .batches import BatchProcessor
@@ -33,12 +33,16 @@ from .state import Clock, Seller, Settings, Store, coerce_sellers
 DEFAULT_PORT = 8701  # matches bridge.config DEFAULTS["sandbox"]["trendyol_port"]
 
 
-class TrendyolSandbox:
+class TrendyolSandbox(ServedSandbox):
     """A local Trendyol product/catalog and order API on a background thread.
 
     ``port=0`` picks a free port; ``base_url`` (ending in ``/integration``) is what a Trendyol client
     is configured with. Everything tunable at construction can be changed later with ``configure``.
     """
+
+    server_class = SandboxHTTPServer
+    thread_name = "trendyol-sandbox-http"
+    base_path = "/integration"
 
     def __init__(
         self,
@@ -81,53 +85,16 @@ class TrendyolSandbox:
             settings=order_generator,
         )
         self.stop_event = threading.Event()
-        self._server: SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> TrendyolSandbox:
-        if self._server is not None:
-            return self
-        self.stop_event.clear()
-        self._server = SandboxHTTPServer((self.host, self.port), self)
-        self.port = self._server.server_address[1]
+    def _start_workers(self) -> None:
         self.processor.start()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="trendyol-sandbox-http",
-            daemon=True,
-        )
-        self._thread.start()
         self.order_generator.start()
-        return self
 
-    def stop(self) -> None:
-        self.stop_event.set()  # releases handlers held by latency/timeout faults
+    def _stop_workers(self) -> None:
         self.order_generator.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
         self.processor.stop()
-
-    def __enter__(self) -> TrendyolSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/integration"
-
-    @property
-    def admin_url(self) -> str:
-        return f"http://{self.host}:{self.port}/__sandbox"
 
     # --- helpers for clients and tests --------------------------------------------------------
 
