@@ -22,6 +22,7 @@ class Outbox {
 		'cmd.channel_pause'    => 'channel',
 		'cmd.channel_resume'   => 'channel',
 		'cmd.import_feed'      => 'supplier',
+		'cmd.dropship'         => 'supplier',
 	];
 	public const SOURCES = ['admin', 'storefront', 'kervan'];
 	public const ERROR_FILE = 'kervan_outbox_error.log';
@@ -193,6 +194,18 @@ class Outbox {
 
 	public function channelPause(string $channel, bool $pause = true, string $source = 'admin'): ?string {
 		return $this->write($pause ? 'cmd.channel_pause' : 'cmd.channel_resume', $channel, ['channel' => $channel], $source);
+	}
+
+	/**
+	 * The merchant's "send again" of an on-hold or failed supplier forward, for the dropship worker
+	 * (workers/suppliers/dropship_worker.py). channel "suppliers" routes it as cmd.dropship.suppliers.
+	 */
+	public function dropshipRetry(int $order_id, int $supplier_id, string $source = 'admin'): ?string {
+		if ($order_id <= 0 || $supplier_id <= 0) {
+			return null;
+		}
+
+		return $this->write('cmd.dropship', (string)$supplier_id, ['channel' => 'suppliers', 'action' => 'retry', 'order_id' => $order_id, 'supplier_id' => $supplier_id], $source);
 	}
 
 	private function fail(string $message): void {

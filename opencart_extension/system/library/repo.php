@@ -352,6 +352,27 @@ class Repo {
 		return $this->db->query("SELECT ol.`order_link_id`, ol.`channel_id`, ol.`remote_order_id`, ol.`order_id`, ol.`remote_status`, ol.`flags`, ol.`tracking_number`, ol.`shipped_at`, ol.`created_at`, c.`name` AS `channel_name`, c.`code` AS `channel_code`, o.`total`, o.`currency_code`, o.`firstname`, o.`lastname`, os.`name` AS `order_status` FROM `" . $this->p . "kervan_order_link` ol LEFT JOIN `" . $this->p . "kervan_channel` c ON (c.`channel_id` = ol.`channel_id`) LEFT JOIN `" . $this->p . "order` o ON (o.`order_id` = ol.`order_id`) LEFT JOIN `" . $this->p . "order_status` os ON (os.`order_status_id` = o.`order_status_id` AND os.`language_id` = '" . $language_id . "')" . ($channel_id ? " WHERE ol.`channel_id` = '" . $channel_id . "'" : "") . " ORDER BY ol.`order_link_id` DESC" . self::limit($start, $limit))->rows;
 	}
 
+	// --- supplier orders (kervan_supplier_order, written by the dropship worker) ------------------
+	public const SUPPLIER_ORDER_STATES = ['reserved', 'sent', 'on_hold', 'failed', 'shipped'];
+	/** States the merchant can send again (the worker's Forwarder.retry acts on these only). */
+	public const SUPPLIER_ORDER_RETRYABLE = ['on_hold', 'failed'];
+
+	public function countSupplierOrders(int $supplier_id = 0): int {
+		return (int)$this->db->query("SELECT COUNT(*) AS `n` FROM `" . $this->p . "kervan_supplier_order`" . ($supplier_id ? " WHERE `supplier_id` = '" . $supplier_id . "'" : ""))->row['n'];
+	}
+
+	/** Forwards to suppliers, newest first, with the supplier's name (`lines` is left out: it can be large). */
+	public function getSupplierOrders(int $supplier_id, int $start, int $limit): array {
+		return $this->db->query("SELECT so.`supplier_order_id`, so.`order_id`, so.`supplier_id`, so.`state`, so.`remote_id`, so.`carrier`, so.`tracking_number`, so.`tracking_url`, so.`attempts`, so.`last_error`, so.`sent_at`, so.`shipped_at`, so.`date_added`, so.`date_modified`, s.`name` AS `supplier_name`, s.`code` AS `supplier_code` FROM `" . $this->p . "kervan_supplier_order` so LEFT JOIN `" . $this->p . "kervan_supplier` s ON (s.`supplier_id` = so.`supplier_id`)" . ($supplier_id ? " WHERE so.`supplier_id` = '" . $supplier_id . "'" : "") . " ORDER BY so.`supplier_order_id` DESC" . self::limit($start, $limit))->rows;
+	}
+
+	/** One forward ([] when there is none for this order and supplier). */
+	public function getSupplierOrder(int $order_id, int $supplier_id): array {
+		$row = $this->db->query("SELECT `supplier_order_id`, `order_id`, `supplier_id`, `state`, `remote_id`, `attempts`, `last_error` FROM `" . $this->p . "kervan_supplier_order` WHERE `order_id` = '" . $order_id . "' AND `supplier_id` = '" . $supplier_id . "'")->row;
+
+		return $row ?: [];
+	}
+
 	// --- dashboard -----------------------------------------------------------------------------
 	public function heartbeats(int $limit = 100): array {
 		return $this->db->query("SELECT `process_id`, `role`, `channel`, `host`, `pid`, `state`, `counters`, `started_at`, `last_seen`, TIMESTAMPDIFF(SECOND, `last_seen`, CURRENT_TIMESTAMP(6)) AS `age`, (`last_seen` >= CURRENT_TIMESTAMP(6) - INTERVAL " . self::ALIVE_SECONDS . " SECOND AND `state` <> 'stopped') AS `alive` FROM `" . $this->p . "kervan_heartbeat` ORDER BY `role`, `channel`, `process_id` LIMIT " . (int)$limit)->rows;

@@ -1,10 +1,14 @@
 <?php
 namespace Opencart\Admin\Controller\Extension\Kervan\Marketplace;
+use Opencart\System\Library\Extension\Kervan\Outbox;
+use Opencart\System\Library\Extension\Kervan\Repo;
 /**
  * Suppliers (`kervan_supplier`): the feed (URL, format, preset, login, field mapping as JSON), the
  * rules (JSON: categories, price, stock, new/missing products), the import interval and the on/off
  * switch; the last feed runs with their outcome, counts and, when a feed was quarantined or failed,
- * the reason in plain words; "import now" queues `cmd.import_feed` for the feeds worker.
+ * the reason in plain words; "import now" queues `cmd.import_feed` for the feeds worker. Below, the
+ * orders forwarded to suppliers (`kervan_supplier_order`) with their state, tracking and last error
+ * in words; "send again" on an on-hold or failed one queues `cmd.dropship` (action retry).
  *
  * The feed login (password, token) is write-only: an empty field keeps what is stored, and it is
  * never sent back to the browser. The feeds worker checks the mapping and rules in full; this page
@@ -119,8 +123,10 @@ class Supplier extends \Opencart\System\Library\Extension\Kervan\Page {
 		}
 
 		$data['runs'] = $this->runs($supplier_id);
+		$data += $this->supplierOrders($supplier_id);
 		$data['save'] = $this->link('save');
 		$data['import'] = $this->link('import');
+		$data['retry'] = $this->link('retry');
 		$data['add'] = $this->link();
 
 		$this->render($data);
@@ -157,6 +163,42 @@ class Supplier extends \Opencart\System\Library\Extension\Kervan\Page {
 		}
 
 		return $runs;
+	}
+
+	/**
+	 * Orders forwarded to suppliers (of the open supplier, or of all), newest first, one SQL page:
+	 * the state and the last error in words, tracking, and whether "send again" applies.
+	 */
+	private function supplierOrders(int $supplier_id): array {
+		$repo = $this->repo();
+		$page = $this->pageNo();
+		$total = $repo->countSupplierOrders($supplier_id);
+		$rows = [];
+
+		foreach ($repo->getSupplierOrders($supplier_id, ($page - 1) * $this->limit(), $this->limit()) as $r) {
+			$state = (string)$r['state'];
+			$url = (string)$r['tracking_url'];
+			$rows[] = [
+				'order_id'        => (int)$r['order_id'],
+				'supplier_id'     => (int)$r['supplier_id'],
+				'order_href'      => $this->url->link('sale/order' . $this->sep() . 'info', $this->token() . '&order_id=' . (int)$r['order_id'], true),
+				'supplier'        => $r['supplier_name'] !== null ? (string)$r['supplier_name'] : sprintf($this->language->get('text_supplier_gone'), (int)$r['supplier_id']),
+				'state'           => $state,
+				'state_text'      => in_array($state, Repo::SUPPLIER_ORDER_STATES, true) ? $this->language->get('text_state_' . $state) : $state,
+				'remote_id'       => (string)$r['remote_id'],
+				'carrier'         => (string)$r['carrier'],
+				'tracking_number' => (string)$r['tracking_number'],
+				// Only web addresses become links: a supplier's "javascript:" would run in the admin.
+				'tracking_url'    => preg_match('~^https?://~i', $url) ? $url : '',
+				'attempts'        => (int)$r['attempts'],
+				'last_error'      => (string)$r['last_error'],
+				'date_added'      => (string)$r['date_added'],
+				'retryable'       => in_array($state, Repo::SUPPLIER_ORDER_RETRYABLE, true),
+			];
+		}
+
+		// The page's only list with pages: `pagination` is the name the templates trust as HTML.
+		return ['supplier_orders' => $rows] + $this->pagination($total, $page, ['supplier_id' => $supplier_id]);
 	}
 
 	public function save(): void {
@@ -289,6 +331,33 @@ class Supplier extends \Opencart\System\Library\Extension\Kervan\Page {
 				$json['error'] = $this->language->get('error_outbox');
 			} else {
 				$json['success'] = sprintf($this->language->get('text_import_queued'), htmlspecialchars($row['name'], ENT_QUOTES, 'UTF-8'));
+			}
+		}
+
+		$this->json($json);
+	}
+
+	/**
+	 * "Send again" for an on-hold or failed forward: cmd.dropship (action retry) through the outbox
+	 * for the dropship worker, which sends it under a new key. No call to the supplier from here.
+	 */
+	public function retry(): void {
+		$this->boot();
+		$json = [];
+
+		if ($this->guardModify($json)) {
+			$order_id = Outbox::id($this->request->post['order_id'] ?? 0);
+			$supplier_id = Outbox::id($this->request->post['supplier_id'] ?? 0);
+			$row = $order_id && $supplier_id ? $this->repo()->getSupplierOrder($order_id, $supplier_id) : [];
+
+			if (!$row) {
+				$json['error'] = $this->language->get('error_supplier_order');
+			} elseif (!in_array($row['state'], Repo::SUPPLIER_ORDER_RETRYABLE, true)) {
+				$json['error'] = sprintf($this->language->get('error_retry_state'), $this->language->get('text_state_' . (in_array($row['state'], Repo::SUPPLIER_ORDER_STATES, true) ? $row['state'] : 'reserved')));
+			} elseif ($this->outbox()->dropshipRetry($order_id, $supplier_id, 'admin') === null) {
+				$json['error'] = $this->language->get('error_outbox');
+			} else {
+				$json['success'] = sprintf($this->language->get('text_retry_queued'), $order_id);
 			}
 		}
 
