@@ -15,6 +15,8 @@ tiers instead of holding deliveries, a parking queue drained into ``kervan_parke
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass
 
 import pika
@@ -143,8 +145,24 @@ class Topology:
                 ch.queue_declare(self.retry_queue(q, delay), durable=True, arguments=self.retry_args(q, delay))
 
 
+def amqp_urls(url: str) -> list[str]:
+    """The brokers named by ``[amqp] url``: one URL, or several nodes of one cluster separated by
+    commas (split only before ``amqp://``/``amqps://``, so a comma inside a password survives)."""
+    urls = [u.strip() for u in re.split(r",\s*(?=amqps?://)", url) if u.strip()]
+    if not urls:
+        raise ValueError("[amqp] url is empty")
+    return urls
+
+
+# Per URL list: how many connections were made from it. Each new connection goes to the next
+# node, so a process whose node died reconnects (its own retry loop) to another one.
+_turns: dict[str, itertools.count] = {}
+
+
 def connection_parameters(url: str, heartbeat: int = 15) -> pika.URLParameters:
-    params = pika.URLParameters(url)
+    urls = amqp_urls(url)
+    turn = next(_turns.setdefault(url, itertools.count())) if len(urls) > 1 else 0
+    params = pika.URLParameters(urls[turn % len(urls)])
     params.heartbeat = heartbeat
     # A broker under a memory or disk alarm stops reading our socket; fail instead of hanging.
     params.blocked_connection_timeout = 60
@@ -153,8 +171,13 @@ def connection_parameters(url: str, heartbeat: int = 15) -> pika.URLParameters:
     return params
 
 
+def connection_parameters_list(url: str, heartbeat: int = 15) -> list[pika.URLParameters]:
+    """Every node of ``url``, starting with the next in turn: BlockingConnection tries them in order."""
+    return [connection_parameters(url, heartbeat) for _ in amqp_urls(url)]
+
+
 def declare_all(url: str, topology: Topology) -> None:
-    conn = pika.BlockingConnection(connection_parameters(url))
+    conn = pika.BlockingConnection(connection_parameters_list(url))
     try:
         topology.declare(conn.channel())
     finally:

@@ -7,6 +7,7 @@ import redis
 
 from bridge.db import Database
 from bridge.logsetup import redact
+from bridge.topology import connection_parameters_list
 
 START = {
     "MariaDB": "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
@@ -25,9 +26,9 @@ def probe(cfg) -> dict[str, str | None]:
     except Exception as exc:  # noqa: BLE001 - any failure is the answer
         out["MariaDB"] = str(exc)
     try:
-        params = pika.URLParameters(cfg.get("amqp", "url"))
-        params.socket_timeout = 3
-        params.connection_attempts = 1
+        params = connection_parameters_list(cfg.get("amqp", "url"))
+        for p in params:
+            p.socket_timeout = 3
         pika.BlockingConnection(params).close()
         out["RabbitMQ"] = None
     except Exception as exc:  # noqa: BLE001

@@ -31,7 +31,7 @@ from bridge import metrics
 from bridge.db import Database
 from bridge.envelope import Event, PoisonMessage
 from bridge.heartbeat import Heartbeat
-from bridge.topology import CONTROL, PARKED, Topology, connection_parameters
+from bridge.topology import CONTROL, PARKED, Topology, connection_parameters, connection_parameters_list
 from workers.channels.errors import PermanentError
 from workers.parking import park, replay
 
@@ -64,7 +64,7 @@ class _Publisher:
     """One confirmed publishing connection per thread (pika connections are not thread-safe)."""
 
     def __init__(self, url: str, heartbeat: int) -> None:
-        self.params = connection_parameters(url, heartbeat)
+        self.url, self.heartbeat = url, heartbeat
         self._local = threading.local()
 
     def publish(self, exchange: str, routing_key: str, body: bytes, props: pika.BasicProperties) -> None:
@@ -72,7 +72,8 @@ class _Publisher:
             ch = getattr(self._local, "channel", None)
             try:
                 if ch is None or not ch.is_open:
-                    conn = pika.BlockingConnection(self.params)
+                    # Every node of a cluster URL list, the next in turn first: a dead node is skipped.
+                    conn = pika.BlockingConnection(connection_parameters_list(self.url, self.heartbeat))
                     ch = conn.channel()
                     ch.confirm_delivery()
                     self._local.conn, self._local.channel = conn, ch
