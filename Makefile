@@ -14,6 +14,7 @@ help:
 	@echo "make chaos   - kill processes, restart services, break the sandbox under load; print the invariants"
 	@echo "make status  - the fleet at a glance (uses kervan.ini / KERVAN_* settings)"
 	@echo "make relay | make worker ROLE=catalog CHANNEL=trendyol | make sandbox"
+	@echo "make install | migrate | start/stop/restart ROLE= CHANNEL= | replay IDS= | alerts  - operations (deploy/README.md)"
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
