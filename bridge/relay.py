@@ -125,19 +125,27 @@ class _Session:
     def _on_confirm(self, frame) -> None:
         method = frame.method
         ack = isinstance(method, pika.spec.Basic.Ack)
-        tags = [t for t in self.inflight if t <= method.delivery_tag] if method.multiple else [method.delivery_tag]
-        for tag in tags:
-            outbox_id = self.inflight.pop(tag, None)
-            if outbox_id is None:
-                continue
-            if ack:
-                self.confirmed.append(outbox_id)
-                self.relay.heartbeat.count("confirmed")
-                metrics.RELAY_EVENTS.labels("confirmed").inc()
-            else:
-                self.relay.heartbeat.count("nacked")
-                metrics.RELAY_EVENTS.labels("nacked").inc()
-                logger.warning("relay: broker nacked outbox row {}; it will be sent again", outbox_id)
+        if method.multiple:
+            # inflight is in tag order: the confirmed ones are a prefix of it.
+            tags = []
+            for t in self.inflight:
+                if t > method.delivery_tag:
+                    break
+                tags.append(t)
+        else:
+            tags = [method.delivery_tag]
+        ids = [i for i in (self.inflight.pop(t, None) for t in tags) if i is not None]
+        if not ids:
+            return
+        if ack:
+            self.confirmed.extend(ids)
+            self.relay.heartbeat.count("confirmed", len(ids))
+            _CONFIRMED.inc(len(ids))
+        else:
+            self.relay.heartbeat.count("nacked", len(ids))
+            _NACKED.inc(len(ids))
+            self.last_rescan = 0.0  # the next claim reads them again
+            logger.warning("relay: broker nacked outbox rows {}; they will be sent again", ids)
 
     # -- the loop -----------------------------------------------------------------------------
     def _flush(self) -> None:
@@ -174,6 +182,12 @@ class _Session:
                         after, self.last_rescan = 0, now
                     rows = outbox.claim(self.relay.db, min(room, self.s.batch_size), set(self.inflight.values()),
                                         after=after)
+                    if after == 0 and rows and rows[0]["id"] < self.high_water:
+                        # The rescan found rows below what was already read: a transaction's rows
+                        # became claimable late (SKIP LOCKED passes over rows whose locks are still
+                        # being released as a large insert commits), or a nack. There may be many
+                        # more, so the next claim rescans too — not one batch a second.
+                        self.last_rescan = 0.0
                     for row in rows:
                         self._publish(row)
                     if len(rows) == min(room, self.s.batch_size):
@@ -202,7 +216,12 @@ class _Session:
         self.next_tag += 1
         self.high_water = max(self.high_water, row["id"])
         self.relay.heartbeat.count("published")
-        metrics.RELAY_EVENTS.labels("published").inc()
+        _PUBLISHED.inc()
+
+
+_PUBLISHED = metrics.RELAY_EVENTS.labels("published")
+_CONFIRMED = metrics.RELAY_EVENTS.labels("confirmed")
+_NACKED = metrics.RELAY_EVENTS.labels("nacked")
 
 
 class Relay:
