@@ -13,10 +13,10 @@ import re
 import socket
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from sandbox.common.http import DispatchHandler, SandboxServer
 from sandbox.common.orderfaker import handle_generate
 
 from .service import ApiError, error_list, quota_exceeded
@@ -60,41 +60,13 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-class SandboxHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
+class SandboxHTTPServer(SandboxServer):
     def __init__(self, address: tuple[str, int], sandbox: AmazonSandbox) -> None:
-        self.sandbox = sandbox
-        super().__init__(address, Handler)
+        super().__init__(address, sandbox, Handler)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(DispatchHandler):
     server: SandboxHTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        self._dispatch()
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_PATCH(self) -> None:  # noqa: N802
-        self._dispatch()
 
     # --- plumbing -------------------------------------------------------------------------------
 

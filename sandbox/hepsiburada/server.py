@@ -23,9 +23,10 @@ import re
 import socket
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from sandbox.common.http import DispatchHandler, SandboxServer
 
 from . import admin, reference
 from .state import (
@@ -154,38 +155,13 @@ def throttled(host: str, path: str, limit: int, reset: float) -> Reply:
 # -- server -----------------------------------------------------------------------------------------
 
 
-class SandboxHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
+class SandboxHTTPServer(SandboxServer):
     def __init__(self, address: tuple[str, int], sandbox: HepsiburadaSandbox) -> None:
-        self.sandbox = sandbox
-        super().__init__(address, Handler)
+        super().__init__(address, sandbox, Handler)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(DispatchHandler):
     server: SandboxHTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        return
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._dispatch()
 
     def _send(self, r: Reply) -> None:
         if r.text is not None:

@@ -13,9 +13,10 @@ import re
 import socket
 from dataclasses import dataclass
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from sandbox.common.http import DispatchHandler, SandboxServer
 
 from . import reference
 from .faults import ORDER_ENDPOINTS, WRITE_ENDPOINTS
@@ -79,14 +80,9 @@ def _rest_error(status: int, message: str) -> Reply:
     return Reply(status, {"code": status, "message": message})
 
 
-class SandboxHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
+class SandboxHTTPServer(SandboxServer):
     def __init__(self, address: tuple[str, int], sandbox: N11Sandbox) -> None:
-        self.sandbox = sandbox
-        super().__init__(address, Handler)
+        super().__init__(address, sandbox, Handler)
 
 
 def _json_default(value: Any) -> Any:
@@ -95,28 +91,8 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(DispatchHandler):
     server: SandboxHTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._dispatch()
 
     def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
         if content_type.startswith("text/"):

@@ -33,11 +33,11 @@ import re
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sandbox.common.faults import FaultInjector
+from sandbox.common.http import DispatchHandler, SandboxServer
 from sandbox.common.lifecycle import ServedSandbox
 
 BASE_PATH = "/api/v1"
@@ -282,33 +282,13 @@ class _Drop(Exception):
     """Close the connection without an answer."""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _Server(SandboxServer):
     def __init__(self, address: tuple[str, int], sandbox: SupplierApiSandbox) -> None:
-        self.sandbox = sandbox
-        super().__init__(address, _Handler)
+        super().__init__(address, sandbox, _Handler)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(DispatchHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        self._dispatch()
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._dispatch()
 
     def _dispatch(self) -> None:
         sandbox = self.server.sandbox

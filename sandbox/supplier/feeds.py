@@ -37,10 +37,10 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sandbox.common.http import DispatchHandler, SandboxServer
 from sandbox.common.lifecycle import ServedSandbox, wait_for_signal
 
 from .feed_catalog import products
@@ -156,28 +156,13 @@ class SupplierFeedSandbox(ServedSandbox):
             return self._bombs[megabytes]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
+class _Server(SandboxServer):
     def __init__(self, address: tuple[str, int], sandbox: SupplierFeedSandbox) -> None:
-        self.sandbox = sandbox
-        super().__init__(address, _Handler)
+        super().__init__(address, sandbox, _Handler)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(DispatchHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        self._dispatch()
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._dispatch()
 
     # --- plumbing -----------------------------------------------------------------------------
 

@@ -14,9 +14,10 @@ import json
 import re
 import socket
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from sandbox.common.http import DispatchHandler, SandboxServer
 
 from . import admin, auth, errors, orders, reference, views
 from .batches import render_batch
@@ -90,45 +91,13 @@ class Reply(Exception):
         self.body = body
 
 
-class SandboxHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    # Benchmarks open many connections at once; the default backlog of 5 drops SYNs under load.
-    request_queue_size = 256
-
+class SandboxHTTPServer(SandboxServer):
     def __init__(self, address: tuple[str, int], sandbox: TrendyolSandbox) -> None:
-        self.sandbox = sandbox
-        super().__init__(address, Handler)
+        super().__init__(address, sandbox, Handler)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so benchmark clients reuse connections
+class Handler(DispatchHandler):
     server: SandboxHTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out as two writes; without TCP_NODELAY, Nagle plus the client's delayed
-        # ACK adds ~40 ms to every keep-alive response, which would dominate benchmark numbers.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        # The request log (GET /__sandbox/requests) replaces stderr access lines.
-        return
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        self._dispatch()
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._dispatch()
-
-    def do_PATCH(self) -> None:  # noqa: N802
-        self._dispatch()
 
     # --- plumbing -----------------------------------------------------------------------------
 
