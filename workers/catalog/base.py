@@ -12,6 +12,7 @@ never change, how a listing is taken down — lives in a subclass per marketplac
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -81,6 +82,8 @@ class Catalog:
         self.coalesce_window = coalesce_window
         self.price_rules = PriceRules.from_settings(account.settings)
         self._coalescers: dict[str, Coalescer] = {}
+        self._product_locks: dict[int, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     # -- per marketplace ----------------------------------------------------------------------
     def load_mapping(self) -> Any:
@@ -284,6 +287,15 @@ class Catalog:
         return all_of(pending) if pending else None
 
     def sync(self, product_id: int, event_id: str) -> Future | None:
+        # One product at a time in this process: events of different aggregates (a product's
+        # stock.changed, an order's order.created) can sync the same product on two threads, and
+        # a thread that read the truth first could send it last (a synchronous Amazon PATCH).
+        with self._locks_guard:
+            lock = self._product_locks.setdefault(product_id, threading.Lock())
+        with lock:
+            return self._sync(product_id, event_id)
+
+    def _sync(self, product_id: int, event_id: str) -> Future | None:
         product = self.reader.get(product_id)
         if product is None:
             self.delete(product_id, event_id)
