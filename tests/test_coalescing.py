@@ -96,3 +96,31 @@ def test_stock_changes_of_many_products_reach_trendyol_in_one_request(store41):
             assert held[listing(store41, pid)["remote_sku"]] == min(qty, 20_000)
     finally:
         sb.stop()
+
+
+def test_a_second_change_while_the_first_waits_in_the_window_is_diffed_against_it(store41):
+    """A listing's stock changes twice within one coalescing window: the second sync reads the row
+    still waiting in the coalescer (``Catalog.projected``) and the marketplace ends with the last value."""
+    sb = TrendyolSandbox(batch_delay=0.05).start()
+    try:
+        demo_store.install(store41, sb.base_url)
+        account = channels.get(store41, "trendyol")
+        client = TrendyolClient(sb.base_url, account.seller_id, demo_store.API_KEY, demo_store.API_SECRET,
+                                retry_budget=5)
+        cat = TrendyolCatalog(store41, account, client, mapping_ttl=0, coalesce_window=1.5)
+        cat.handle(saved(40))
+        settle(store41, cat)
+        changed = Event("stock.changed", "product", "40", {"product_id": 40})
+        store41.execute("UPDATE {p}product SET quantity = 11 WHERE product_id = 40")
+        first = cat.handle(changed)
+        assert first is not None and not first.done()  # waiting in the window
+        store41.execute("UPDATE {p}product SET quantity = 12 WHERE product_id = 40")
+        second = cat.handle(changed)
+        wait([f for f in (first, second) if f is not None], 30)
+        assert first.exception() is None and (second is None or second.exception() is None)
+        settle(store41, cat)
+        cat.close()
+        assert sb.product(listing(store41, 40)["remote_sku"])["quantity"] == 12
+        assert listing(store41, 40)["status"] == "synced"
+    finally:
+        sb.stop()

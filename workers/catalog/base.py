@@ -220,7 +220,7 @@ class Catalog:
         for co in self._coalescers.values():
             waiting = co.pending(key)
             if waiting is not None:
-                body.update(waiting.entry.fields)
+                body.update(waiting.entry.payload)
         return body
 
     def coalesces(self, part: str) -> bool:
