@@ -318,3 +318,25 @@ def test_a_repeat_of_what_is_already_in_flight_sends_nothing(store41, sandbox):
     assert store41.one("SELECT COUNT(*) AS n FROM {p}kervan_batch")["n"] == n
     settle(store41, cat)
     assert listing(store41, 42)["status"] == "synced"
+
+
+def test_a_sale_on_trendyol_while_a_price_change_is_in_flight_still_resends_the_stock(store, sandbox):
+    """A price change is on its way (claimed under the new body's hash) when a Trendyol sale lowers
+    Trendyol's own stock. The stock must still be sent: the request in flight carries no stock, so
+    its hash must not be taken for "already on its way" (the chaos run's stuck 'submitted' listing)."""
+    cat = make_catalog(store, sandbox)
+    cat.handle(saved(40))
+    settle(store, cat)
+    sku = listing(store, 40)["remote_sku"]
+    opencart = min(int(store.one("SELECT quantity FROM {p}product WHERE product_id = 40")["quantity"]), 20_000)
+    store.execute("UPDATE {p}product SET price = price + 5 WHERE product_id = 40")
+    cat.handle(saved(40))  # the price change's batch is recorded, not yet polled
+    assert listing(store, 40)["status"] == "submitted"
+
+    sandbox.create_order([{"barcode": sku, "quantity": 2}])  # Trendyol lowers its own stock
+    assert sandbox.product(sku)["quantity"] == opencart - 2
+    cat.handle(Event("stock.changed", "product", "40", {"product_id": 40, "channel": "trendyol"}))
+    settle(store, cat)
+    assert sandbox.product(sku)["quantity"] == opencart  # OpenCart did not subtract here: its stock stands
+    row = listing(store, 40)
+    assert row["status"] == "synced" and row["pending_hash"] is None

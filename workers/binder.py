@@ -138,15 +138,25 @@ class ListingBinder:
 
     def forget(self, product_id: int, fields: tuple[str, ...]) -> None:
         """The marketplace changed these fields by itself (its own stock after a sale there): they
-        are no longer known to be what it holds, so the next pass sends them."""
-        row = self.db.one("SELECT confirmed_body FROM {p}kervan_listing WHERE channel_id = %s AND product_id = %s",
-                          (self.channel_id, product_id))
-        if not row or not row["confirmed_body"]:
-            return
-        body = {k: v for k, v in json.loads(row["confirmed_body"]).items() if k not in fields}
-        self.db.execute(
-            "UPDATE {p}kervan_listing SET confirmed_body = %s, content_hash = %s WHERE channel_id = %s AND product_id = %s",
-            (json.dumps(body, ensure_ascii=False), digest(body), self.channel_id, product_id))
+        are no longer known to be what it holds, so the next pass sends them.
+
+        The claim is dropped too: a request already on its way (a price change, say) was claimed
+        under the hash of the whole desired body, but it does not carry these fields any more —
+        left claimed, the next pass would take that hash for "in flight" and never send them."""
+
+        def run(cur: Any) -> None:
+            cur.execute("SELECT confirmed_body FROM {p}kervan_listing WHERE channel_id = %s AND product_id = %s"
+                        " FOR UPDATE", (self.channel_id, product_id))
+            row = cur.fetchone()
+            if not row or not row["confirmed_body"]:
+                return
+            body = {k: v for k, v in json.loads(row["confirmed_body"]).items() if k not in fields}
+            cur.execute(
+                "UPDATE {p}kervan_listing SET confirmed_body = %s, content_hash = %s, pending_hash = NULL"
+                " WHERE channel_id = %s AND product_id = %s",
+                (json.dumps(body, ensure_ascii=False), digest(body), self.channel_id, product_id))
+
+        self.db.run_in_transaction(run)
 
     def lost(self, product_id: int) -> None:
         """The marketplace no longer holds this listing (removed in its panel): nothing about it is
