@@ -125,7 +125,9 @@ class OrderWriter:
             self._columns[table] = {r["name"]: r["type"] for r in rows}
         return self._columns[table]
 
-    def _insert(self, cur: Any, table: str, row: dict[str, Any]) -> int:
+    def insert_row(self, cur: Any, table: str, row: dict[str, Any]) -> int:
+        """Insert one row into an OpenCart table, filling the NOT NULL columns this version
+        declares without a default (so one row shape serves 4.0.2.3 and 4.1)."""
         existing = self._existing_columns(table)  # 4.0.2.3 and 4.1 differ in a few columns
         full = {k: v for k, v in row.items() if k in existing}
         for name, kind in self.columns(table).items():
@@ -269,16 +271,16 @@ class OrderWriter:
             "user_agent": f"Kervan {self.code}", "accept_language": "",
             "date_added": order.created_at.replace(tzinfo=None), "date_modified": order.created_at.replace(tzinfo=None),
         }
-        order_id = self._insert(cur, "order", row)
+        order_id = self.insert_row(cur, "order", row)
 
         for line, pid, net_unit, tax_unit in lines:
-            op_id = self._insert(cur, "order_product", {
+            op_id = self.insert_row(cur, "order_product", {
                 "order_id": order_id, "product_id": pid, "master_id": self._master(cur, pid),
                 "name": line.name[:255], "model": (line.model or line.sku)[:64], "quantity": line.quantity,
                 "price": net_unit, "total": _q(net_unit * line.quantity), "tax": tax_unit, "reward": 0,
             })
             if line.variant:
-                self._insert(cur, "order_option", {
+                self.insert_row(cur, "order_option", {
                     "order_id": order_id, "order_product_id": op_id, "product_option_id": 0,
                     "product_option_value_id": 0, "name": "Varyant", "value": line.variant[:255], "type": "text",
                 })
@@ -290,7 +292,7 @@ class OrderWriter:
                 totals.append(("tax", f"KDV %{vat.normalize():f}", amount, 5))
         totals.append(("total", "Total", total, 9))
         for code, title, value, sort in totals:
-            self._insert(cur, "order_total", {"order_id": order_id, "extension": "opencart", "code": code,
+            self.insert_row(cur, "order_total", {"order_id": order_id, "extension": "opencart", "code": code,
                                               "title": title[:255], "value": _q(value / rate), "sort_order": sort})
 
         result = WriteResult(order_id=order_id, created=True, flags=sorted(set(flags)))
@@ -359,7 +361,7 @@ class OrderWriter:
         active = self.store().active_statuses
         cur.execute("UPDATE {p}order SET order_status_id = %s, date_modified = NOW() WHERE order_id = %s",
                     (new, order_id))
-        self._insert(cur, "order_history", {
+        self.insert_row(cur, "order_history", {
             "order_id": order_id, "order_status_id": new, "notify": 0,
             "comment": f"{self.label}: {order.remote_status}"[:1000], "date_added": _now(cur)})
         result.status_changed = True

@@ -61,14 +61,18 @@ class Product:
         return len(self.variants) == 1 and not self.variants[0].options
 
 
-def product(seed: int, i: int, max_variants: int = 3) -> Product:
+def product(seed: int, i: int, max_variants: int = 3, stock_round: int = 0) -> Product:
     """Product ``i`` (0-based) of the catalogue ``seed``. With ``max_variants`` 1 every product is
-    simple; otherwise products have 1..max_variants variants with Renk/Beden options."""
+    simple; otherwise products have 1..max_variants variants with Renk/Beden options.
+    ``stock_round`` > 0 draws other quantities and costs for the same products: the supplier's
+    stock and prices moving between two downloads of one feed."""
     r = lambda k: _mix(seed, i, k)  # noqa: E731 - a local shorthand
+    # Quantities and costs of a later round; names, codes, barcodes and variants stay.
+    moving = (lambda k: _mix(seed + stock_round * 7919, i, k)) if stock_round else r
     code = f"KRV-{seed % 1000:03d}-{i:07d}"
     name = f"{ADJECTIVES[r(1) % len(ADJECTIVES)]} {NOUNS[r(2) % len(NOUNS)]} {i}"
     n_variants = 1 + (r(3) % max_variants) if max_variants > 1 else 1
-    cost_cents = 500 + r(4) % 250_000  # 5,00 … 2.504,99 TL: thousands separators appear
+    cost_cents = 500 + moving(4) % 250_000  # 5,00 … 2.504,99 TL: thousands separators appear
     variants = []
     for v in range(n_variants):
         vc = cost_cents + v * 150
@@ -77,7 +81,7 @@ def product(seed: int, i: int, max_variants: int = 3) -> Product:
         variants.append(Variant(
             code=f"{code}-V{v + 1}" if n_variants > 1 else code,
             barcode=ean13(f"869{(seed % 100):02d}{i:06d}{v % 10}"[:12]),
-            quantity=int(r(10 + v) % 40) if r(20 + v) % 7 else 0,
+            quantity=int(moving(10 + v) % 40) if moving(20 + v) % 7 else 0,
             cost=Decimal(vc) / 100,
             price=(Decimal(vc) * Decimal("1.45") / 100).quantize(Decimal("0.01")),
             options=options,
@@ -95,13 +99,13 @@ def product(seed: int, i: int, max_variants: int = 3) -> Product:
     )
 
 
-def products(seed: int, count: int, max_variants: int = 3, duplicates: int = 0):
+def products(seed: int, count: int, max_variants: int = 3, duplicates: int = 0, stock_round: int = 0):
     """Products 0..count-1; with ``duplicates`` the last ``duplicates`` products repeat the codes of
     the first ones (a real-feed trap: the later record must win)."""
     for i in range(count):
-        p = product(seed, i, max_variants)
+        p = product(seed, i, max_variants, stock_round)
         if duplicates and i >= count - duplicates:
-            twin = product(seed, i - (count - duplicates), max_variants)
+            twin = product(seed, i - (count - duplicates), max_variants, stock_round)
             p = _recode(p, twin)
         yield p
 

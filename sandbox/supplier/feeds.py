@@ -12,7 +12,7 @@ shopify, woocommerce, supplier-csv, json; any extension after it is ignored):
 - ``/bearer/feeds/<fmt>``            ``Authorization: Bearer <token>`` or ``X-Api-Key: <token>``
 
 Query parameters: ``items`` (products, default 20), ``seed``, ``variants`` (most per product, 1 =
-all simple), ``duplicates`` (last N products reuse earlier codes), ``encoding`` (``utf-8`` or
+all simple), ``round`` (other stock and prices for the same products: the supplier's next update), ``duplicates`` (last N products reuse earlier codes), ``encoding`` (``utf-8`` or
 ``windows-1254``), ``decl`` (the XML declaration's encoding, ``none`` for none: a lie when it differs),
 ``bom=1``, ``gzip=1`` / ``zip=1`` (compressed body, no header says so), ``content_encoding=gzip``,
 and faults: ``fault=truncate`` (cut inside the record at ``truncate_at``, default 0.6 of the
@@ -281,7 +281,8 @@ class _Handler(DispatchHandler):
             encoding, declared = "utf-8", "ISO-8859-9"
         if "decl" in params:
             declared = None if params["decl"].lower() == "none" else params["decl"]
-        catalogue = products(seed, count, int(params.get("variants", 3)), int(params.get("duplicates", 0)))
+        catalogue = products(seed, count, int(params.get("variants", 3)), int(params.get("duplicates", 0)),
+                             int(params.get("round", 0)))
         pieces = render(fmt, catalogue, declared)
         cut_at = int(count * float(params.get("truncate_at", 0.6))) if params.get("fault") == "truncate" else -1
         stall = float(params.get("stall", 0) or 0)
