@@ -51,6 +51,8 @@ CENT = Decimal("0.0001")  # OpenCart stores decimal(15,4)
 FLAG_UNKNOWN_SKU = "unknown_sku"
 FLAG_UNKNOWN_CURRENCY = "unknown_currency"
 FLAG_TOTAL_MISMATCH = "total_mismatch"
+# The marketplace sent the order with data no shop can store; nothing of it was written.
+FLAG_INVALID = "invalid_order"
 
 
 def _q(value: Decimal) -> Decimal:
@@ -170,7 +172,20 @@ class OrderWriter:
             (self.channel_id, order.remote_id),
         )
         link = cur.fetchone()
+        if not link["order_id"]:
+            # Refused before (``refuse``), and valid now: the marketplace corrected it.
+            return self._create(cur, order)
         return self._update(cur, order, link)
+
+    def refuse(self, order: m.MarketOrder, reason: str) -> None:
+        """Remember an order ``apply`` refused (``InvalidOrder``), with the reason on its link, so the
+        merchant sees it on the Orders page and the poll moves on; a later valid version of the
+        same order is created as usual."""
+        flag = f"{FLAG_INVALID}: {reason}".replace(",", ";")[:255]
+        self.db.execute(
+            "INSERT INTO {p}kervan_order_link (channel_id, remote_order_id, order_id, remote_status, flags)"
+            " VALUES (%s, %s, 0, %s, %s) ON DUPLICATE KEY UPDATE flags = IF(order_id = 0, VALUES(flags), flags)",
+            (self.channel_id, order.remote_id, order.remote_status[:64], flag))
 
     # -- creating -----------------------------------------------------------------------------
     def _resolve(self, cur: Any, skus: list[str]) -> dict[str, int]:

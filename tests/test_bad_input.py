@@ -325,7 +325,7 @@ def test_unstorable_order_data_fails_whole_and_the_next_order_goes_in(store41):
                            (o.remote_id,))["n"] == 0, name
         assert qty(store41, 40) == stock_40, name
     assert store41.one("SELECT COUNT(*) AS n FROM {p}order WHERE user_agent LIKE 'Kervan%%'")["n"] == 0
-    # The order after them is imported normally (the importer logs the failed one and reads it again).
+    # The order after them is imported normally (the importer records a refused one on its link and moves on).
     res = writer.apply(order("GOOD", lines=(iphone,)))
     assert res.created and qty(store41, 40) == stock_40 - 1
 

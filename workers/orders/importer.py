@@ -20,7 +20,7 @@ from loguru import logger
 from bridge.channels import ChannelAccount
 from bridge.db import Database
 from bridge.envelope import Event
-from bridge.order_writer import OrderWriter
+from bridge.order_writer import InvalidOrder, OrderWriter
 from workers.channels.base import Channel
 from workers.mappers.orders import orders_from
 from workers.orders.shipments import ShipmentReporter
@@ -36,6 +36,7 @@ class PollSummary:
     updated: int = 0
     flagged: int = 0
     failed: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
 
 class OrderImporter:
@@ -76,6 +77,13 @@ class OrderImporter:
         for order in orders_from(self.account.code, docs, fetch_items=fetch_items):
             try:
                 result = self.writer.apply(order)
+            except InvalidOrder as exc:
+                # Reading it again would change nothing: the merchant sees it on the Orders page,
+                # and the cursor may move on.
+                self.writer.refuse(order, str(exc))
+                summary.refused.append(order.remote_id)
+                logger.error("{} order {} refused: {}", self.account.code, order.remote_id, exc)
+                continue
             except Exception as exc:  # noqa: BLE001 - the others still go in; this one is read again
                 summary.failed.append(order.remote_id)
                 logger.error("{} order {} not imported: {}", self.account.code, order.remote_id, exc)
@@ -85,9 +93,10 @@ class OrderImporter:
             summary.flagged += bool(result.created and result.flags)
         if not summary.failed:
             self._advance(started)
-        if summary.created or summary.updated or summary.failed:
-            logger.info("{} orders: {} read, {} new, {} changed, {} flagged, {} failed", self.account.code,
-                        summary.seen, summary.created, summary.updated, summary.flagged, len(summary.failed))
+        if summary.created or summary.updated or summary.failed or summary.refused:
+            logger.info("{} orders: {} read, {} new, {} changed, {} flagged, {} failed, {} refused", self.account.code,
+                        summary.seen, summary.created, summary.updated, summary.flagged, len(summary.failed),
+                        len(summary.refused))
         return summary
 
     def import_one(self, package_id: str | None = None, order_number: str | None = None) -> PollSummary:
@@ -111,7 +120,13 @@ class OrderImporter:
             raise LookupError(f"trendyol does not list order {order_number or package_id} yet")
         summary = PollSummary(seen=len(docs))
         for order in orders_from(self.account.code, docs):
-            result = self.writer.apply(order)  # a failure goes back to the runtime: retried, then parked
+            try:
+                result = self.writer.apply(order)  # a failure goes back to the runtime: retried, then parked
+            except InvalidOrder as exc:
+                self.writer.refuse(order, str(exc))
+                summary.refused.append(order.remote_id)
+                logger.error("{} order {} refused: {}", self.account.code, order.remote_id, exc)
+                continue
             summary.created += result.created
             summary.updated += (not result.created) and result.status_changed
             summary.flagged += bool(result.created and result.flags)

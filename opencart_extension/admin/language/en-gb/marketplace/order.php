@@ -14,3 +14,4 @@ $_['flag_unknown_currency'] = 'The order currency is not set up in OpenCart: amo
 $_['flag_total_mismatch'] = 'The marketplace total differs from the sum of its lines (a discount it funds): the marketplace total is kept';
 $_['flag_ship_failed'] = 'The marketplace refused the shipment';
 $_['flag_cancel_failed'] = 'The marketplace did not take the cancellation: cancel the order in its own seller panel';
+$_['flag_invalid_order'] = 'Not imported: the marketplace sent this order with data no shop can store. Check it in the marketplace\'s seller panel; if the marketplace corrects it, it is imported then';

@@ -14,3 +14,4 @@ $_['flag_unknown_currency'] = 'Sipariş para birimi OpenCart\'ta tanımlı deği
 $_['flag_total_mismatch'] = 'Pazaryeri toplamı satırların toplamından farklı (pazaryerinin karşıladığı bir indirim): pazaryeri toplamı esas alındı';
 $_['flag_ship_failed'] = 'Pazaryeri kargo bildirimini reddetti';
 $_['flag_cancel_failed'] = 'Pazaryeri iptali kabul etmedi: siparişi pazaryerinin satıcı panelinden iptal edin';
+$_['flag_invalid_order'] = 'Aktarılmadı: pazaryeri bu siparişi hiçbir mağazanın saklayamayacağı verilerle gönderdi. Pazaryerinin satıcı panelinden kontrol edin; pazaryeri düzeltirse o zaman aktarılır';
