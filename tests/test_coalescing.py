@@ -73,8 +73,8 @@ def test_stock_changes_of_many_products_reach_trendyol_in_one_request(store41):
         cat = TrendyolCatalog(store41, account, client, mapping_ttl=0, coalesce_window=0.5)
         ids = [r["product_id"] for r in store41.query("SELECT product_id FROM {p}product WHERE status = 1"
                                                       " ORDER BY product_id")]
-        for pid in ids:
-            assert cat.handle(saved(pid)) is None  # creates are not coalesced
+        created = [cat.handle(saved(pid)) for pid in ids]  # creates gather in the window too
+        all_of([f for f in created if f is not None]).result(30)
         settle(store41, cat)
         before = len([w for w in sb.request_log()["writes"] if w["endpoint"] == "price_inventory"])
 
@@ -108,7 +108,7 @@ def test_a_second_change_while_the_first_waits_in_the_window_is_diffed_against_i
         client = TrendyolClient(sb.base_url, account.seller_id, demo_store.API_KEY, demo_store.API_SECRET,
                                 retry_budget=5)
         cat = TrendyolCatalog(store41, account, client, mapping_ttl=0, coalesce_window=1.5)
-        cat.handle(saved(40))
+        cat.handle(saved(40)).result(30)  # the create waits in its own window, then is recorded
         settle(store41, cat)
         changed = Event("stock.changed", "product", "40", {"product_id": 40})
         store41.execute("UPDATE {p}product SET quantity = 11 WHERE product_id = 40")
