@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +22,18 @@ from kervan.demo import DemoEnvironment
 from kervan.procs import Proc
 
 
-def _sandbox(code: str, delay: float, seed: int) -> Any:
+def _sandbox(code: str, delay: float, seed: int, rate_scale: float) -> Any:
     if code == "trendyol":
         from sandbox.trendyol import TrendyolSandbox
-        return TrendyolSandbox(batch_delay=delay, seed=seed)
+        return TrendyolSandbox(batch_delay=delay, seed=seed, rate_scale=rate_scale)
     if code == "hepsiburada":
         from sandbox.hepsiburada import HepsiburadaSandbox
-        return HepsiburadaSandbox(processing_delay=delay, seed=seed)
+        return HepsiburadaSandbox(processing_delay=delay, seed=seed, rate_scale=rate_scale)
     if code == "n11":
         from sandbox.n11 import N11Sandbox
-        return N11Sandbox(task_delay=delay, seed=seed)
+        return N11Sandbox(task_delay=delay, seed=seed, rate_scale=rate_scale)
     from sandbox.amazon import AmazonSandbox
-    return AmazonSandbox(feed_delay=delay, seed=seed)
+    return AmazonSandbox(feed_delay=delay, seed=seed, rate_scale=rate_scale)
 
 
 def held_quantity(code: str, row: dict[str, Any]) -> int | None:
@@ -52,22 +53,28 @@ def sku_of(code: str, row: dict[str, Any]) -> str:
 
 
 class Fleet:
-    """Sandboxes for ``channels`` plus relay and catalog workers on ``env``; ``close()`` stops all."""
+    """Sandboxes for ``channels`` plus relay and catalog workers on ``env``; ``close()`` stops all.
+
+    ``rate_scale`` multiplies the documented rate limits on both sides alike: the sandboxes'
+    ``rate_scale`` and the fleet's ``[ratelimit] scale``."""
 
     def __init__(self, env: DemoEnvironment, channels: tuple[str, ...], *, delay: float = 0.05,
-                 worker: dict[str, str] | None = None) -> None:
+                 worker: dict[str, str] | None = None, rate_scale: float = 1.0) -> None:
         self.env = env
         self.channels = channels
+        self.rate_scale = rate_scale
         self.log_dir = Path(tempfile.mkdtemp(prefix="kervan-bench-"))  # named in every error
-        self.sandboxes = {code: _sandbox(code, delay, seed=i + 1) for i, code in enumerate(channels)}
+        self.sandboxes = {code: _sandbox(code, delay, i + 1, rate_scale) for i, code in enumerate(channels)}
         for sb in self.sandboxes.values():
             sb.start()
         demo_store.install_all(env.db, {code: sb.base_url for code, sb in self.sandboxes.items()})
         env.cfg = env.cfg.with_overrides({
             "channels": {"enabled": ",".join(channels)},
             "worker": {"batch_poll_interval": "0.2", "retry_tiers": "1,2,5", **(worker or {})},
+            "ratelimit": {"scale": repr(float(rate_scale))},
         })
         self.procs: list[Proc] = []
+        self.outbox_s = 0.0
         self.workers: dict[str, list[Proc]] = {code: [] for code in channels}
 
     # -- processes ------------------------------------------------------------------------------
@@ -92,20 +99,31 @@ class Fleet:
             shutil.rmtree(self.log_dir, ignore_errors=True)
 
     # -- listing ---------------------------------------------------------------------------------
-    def list_products(self, ids: list[int], timeout: float) -> float:
+    def list_products(self, ids: list[int], timeout: float, *, every: float = 0.1,
+                      settled: Callable[[], int] | None = None) -> float:
         """Save ``ids`` (one ``product.saved`` each, as the extension does) and wait until every
-        channel's listing of every one is written back; returns the seconds it took."""
+        channel's listing of every one is written back; returns the seconds it took (the part
+        spent inserting the outbox rows is kept in ``outbox_s``). ``settled`` counts the
+        written-back listings if the caller already polls them; ``every`` spaces the polls."""
         t0 = time.perf_counter()
-        for i in range(0, len(ids), 5000):
-            outbox.write_many(self.env.db, [outbox.product_saved(pid, source="bench") for pid in ids[i:i + 5000]])
+        self.save_products(ids)
         want = len(ids) * len(self.channels)
-        if not wait_until(lambda: self.settled(ids) >= want, timeout, 0.1):
+        count = settled or (lambda: self.settled(ids))
+        if not wait_until(lambda: count() >= want, timeout, every):
             bad = self.env.db.query(
                 "SELECT l.product_id, l.status, l.last_error FROM {p}kervan_listing l WHERE l.status <> 'synced'"
                 " LIMIT 5")
             raise RuntimeError(f"{self.settled(ids)}/{want} listings settled after {timeout:.0f} s ({bad});"
                                f" logs in {self.log_dir}")
         return time.perf_counter() - t0
+
+    def save_products(self, ids: list[int]) -> None:
+        """One ``product.saved`` outbox row per id, 5,000 rows per transaction (the relay starts
+        publishing the first ones while the rest are inserted); the seconds go to ``outbox_s``."""
+        t0 = time.perf_counter()
+        for i in range(0, len(ids), 5000):
+            outbox.write_many(self.env.db, [outbox.product_saved(pid, source="bench") for pid in ids[i:i + 5000]])
+        self.outbox_s = time.perf_counter() - t0
 
     def settled(self, ids: list[int]) -> int:
         lo, hi = min(ids), max(ids)

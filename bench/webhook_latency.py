@@ -24,6 +24,7 @@ import argparse
 import json
 import math
 import secrets
+import shutil
 import statistics
 import tempfile
 import time
@@ -67,6 +68,7 @@ def _listings(db, pids: list[int]) -> dict[str, dict[int, str]]:
 
 def measure(env: DemoEnvironment, n: int, products: int = 4) -> dict:
     log_dir = Path(tempfile.mkdtemp(prefix="kervan-bench-webhook-"))  # named in every error below
+    ok = False
     password = secrets.token_urlsafe(16)
     ports = {code: free_port() for code in CHANNELS}
     gw_port = free_port()
@@ -135,6 +137,7 @@ def measure(env: DemoEnvironment, n: int, products: int = 4) -> dict:
         if not to_all:
             raise RuntimeError(f"no order reached every marketplace; see {log_dir}")
         imported_at_once = orders.log().count("imported at once")
+        ok = True
         return {
             "orders": n,
             "missed": missed,
@@ -150,6 +153,8 @@ def measure(env: DemoEnvironment, n: int, products: int = 4) -> dict:
     finally:
         for p in reversed(procs):
             p.term(30)
+        if ok:  # a failed run keeps its logs: the errors above name the directory
+            shutil.rmtree(log_dir, ignore_errors=True)
 
 
 def _up(port: int, path: str = "/__sandbox/health") -> bool:

@@ -111,6 +111,12 @@ DEFAULTS: dict[str, dict[str, str]] = {
         # the credentials and base URL of each account).
         "enabled": "trendyol",
     },
+    "ratelimit": {
+        # Factor on every documented marketplace rate limit the fleet's shared limiters enforce:
+        # 10 = ten times the documented requests per window. Only for sandboxes started with the
+        # same factor (`kervan sandbox --rate-scale`, benchmarks); against real marketplaces: 1.
+        "scale": "1",
+    },
     "sandbox": {
         "host": "127.0.0.1",
         "trendyol_port": "8701",

@@ -92,6 +92,9 @@ def cmd_sandbox(args) -> int:
             return 2
         ports[codes[0]] = args.port
     extra = {"trendyol": {"batch_delay": args.batch_delay}}
+    if args.rate_scale != 1:
+        for code in ("trendyol", "hepsiburada", "n11", "amazon"):
+            extra.setdefault(code, {})["rate_scale"] = args.rate_scale
     registry.serve(codes, args.host or cfg.get("sandbox", "host"), ports, **extra)
     return 0
 
@@ -227,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.add_argument("--batch-delay", type=float, default=0.2)
+    s.add_argument("--rate-scale", type=float, default=1.0,
+                   help="multiply the marketplaces' documented rate limits (the fleet needs the same [ratelimit] scale)")
     s.set_defaults(fn=cmd_sandbox)
 
     d = sub.add_parser("demo", help="fresh demo store → relay → catalog workers → four sandbox marketplaces, end to end")

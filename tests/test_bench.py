@@ -43,10 +43,21 @@ def test_bench_runner_runs_and_records_every_benchmark(tmp_path):
     assert rate["changes"] > 0 and rate["missed"] == 0 and rate["p99_s"] >= rate["p50_s"] > 0
     assert results["stock_propagation"]["coalesce_window_s"] > 0
     assert rate["requests"] >= rate["minimum_requests"] >= 1
+    # Amazon is in it, its minimum one patch per product changed, under a stated rate-limit factor.
+    assert results["stock_propagation"]["channels"] == ["trendyol", "hepsiburada", "n11", "amazon"]
+    assert results["stock_propagation"]["rate_scale"] >= 1
+    assert rate["minimum_by_channel"]["amazon"] == min(rate["changes"], results["stock_propagation"]["products"])
+    assert all(rate["requests_by_channel"][c] >= rate["minimum_by_channel"][c] >= 1
+               for c in results["stock_propagation"]["channels"])
+    assert all(v["missed"] == 0 for v in rate["by_channel"].values())
 
     bulk = results["bulk_listing"]
     assert bulk["synced"] == bulk["listings"] == 4 * bulk["products"]
     assert bulk["create_requests"] >= bulk["minimum_requests"] >= 4
+    assert bulk["finished"] and set(bulk["finished_s_by_channel"]) == {"trendyol", "hepsiburada", "n11", "amazon"}
+    assert all(bulk["create_requests_by_channel"][c] >= bulk["minimum_requests_by_channel"][c] >= 1
+               for c in bulk["minimum_requests_by_channel"])
+    assert bulk["rate_scale"] > 0 and bulk["per_item_floor_s"] >= bulk["batch_floor_s"] >= 0
 
     steps = results["scaling"]["steps"]
     assert [s["processes"] for s in steps] == [1, 2] and all(s["per_s"] > 0 for s in steps)

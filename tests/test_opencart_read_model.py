@@ -478,3 +478,13 @@ def test_nulls_are_accepted(store):
     assert p.descriptions["en-gb"].description == "" and p.descriptions["en-gb"].tag == ""
     green = next(v for o in p.options for v in o.values if v.product_option_value_id == 1)
     assert (green.price, green.price_prefix, green.quantity) == (Decimal(0), "+", 0)
+
+
+def test_variants_are_read_through_an_index_on_master_id(store):
+    """OpenCart has no index on product.master_id; migration 0007 adds one, so reading a product's
+    variants does not scan the whole product table (at 100,000 products: 50–600 ms per read)."""
+    plan = store.query("EXPLAIN SELECT product_id, master_id, variant FROM {p}product WHERE master_id IN (40, 42)")
+    assert plan[0]["key"] == "kervan_master_id", plan
+    reader = ProductReader(store)
+    assert [v.product_id for v in reader.get(40).variants] == [
+        int(r["product_id"]) for r in store.query("SELECT product_id FROM {p}product WHERE master_id = 40")]

@@ -32,6 +32,12 @@ def _redis(cfg: Any) -> tuple[redis.Redis, str]:
     return redis.Redis.from_url(cfg.get("redis", "url")), cfg.get("redis", "prefix")
 
 
+def _scale(cfg: Any) -> float:
+    from workers.ratelimit import rate_scale
+
+    return rate_scale(cfg)
+
+
 def _need(values: dict[str, Any], key: str, account: ChannelAccount) -> Any:
     value = values.get(key)
     if not value:
@@ -48,7 +54,7 @@ def _trendyol(cfg: Any, account: ChannelAccount, breaker: Any) -> Channel:
     # Trendyol: at most 50 requests per 10 s per endpoint, for the whole fleet (one Redis key per
     # endpoint and seller). burst=1 spaces calls 0.2 s apart: a GCRA with a full burst would admit
     # up to twice the limit within one sliding 10 s window, which Trendyol counts.
-    limiter = RateLimiter(r, prefix, 50, 10.0, burst=1, name="trendyol")
+    limiter = RateLimiter(r, prefix, 50, 10.0, burst=1, name="trendyol", scale=_scale(cfg))
     creds = account.credentials
     return TrendyolClient(
         account.base_url, account.seller_id, _need(creds, "api_key", account), _need(creds, "api_secret", account),
@@ -80,7 +86,7 @@ def _hepsiburada(cfg: Any, account: ChannelAccount, breaker: Any) -> Channel:
     r, prefix = _redis(cfg)
     # HB limits each host separately; burst=1 keeps every sliding window within the limit.
     limiter = {
-        host: RateLimiter(r, prefix, limit, period, burst=1, name=f"hepsiburada-{host}")
+        host: RateLimiter(r, prefix, limit, period, burst=1, name=f"hepsiburada-{host}", scale=_scale(cfg))
         for host, (limit, period) in RATE_LIMITS.items()
     }
     creds, settings = account.credentials, account.settings
@@ -101,12 +107,13 @@ def _n11(cfg: Any, account: ChannelAccount, breaker: Any) -> Channel:
     creds = account.credentials
     return N11Client(
         account.base_url, _need(creds, "app_key", account), _need(creds, "app_secret", account),
-        integrator=creds.get("integrator") or "Kervan", limiter=fleet_limits(r, prefix), breaker=breaker,
+        integrator=creds.get("integrator") or "Kervan", limiter=fleet_limits(r, prefix, scale=_scale(cfg)),
+        breaker=breaker,
     )
 
 
 def _amazon(cfg: Any, account: ChannelAccount, breaker: Any) -> Channel:
-    from workers.channels.amazon import LWA_URL, AmazonClient
+    from workers.channels.amazon import LWA_URL, AmazonClient, OperationLimiter
 
     r, prefix = _redis(cfg)
     creds, settings = account.credentials, account.settings
@@ -116,13 +123,13 @@ def _amazon(cfg: Any, account: ChannelAccount, breaker: Any) -> Channel:
         extra["carrier_codes"] = settings["carrier_codes"]
     if settings.get("issue_locale"):
         extra["issue_locale"] = settings["issue_locale"]
-    # The client builds its own per-operation OperationLimiter on this Redis (and shares LWA tokens
-    # there), so nothing more to pass for the fleet-wide limits.
+    # Per-operation limits on this Redis (the client shares its LWA tokens there too).
     return AmazonClient(
         account.base_url, settings.get("lwa_url") or LWA_URL,
         _need(creds, "client_id", account), _need(creds, "client_secret", account),
         _need(creds, "refresh_token", account), account.seller_id, [m for m in mids if m],
-        redis_client=r, redis_prefix=prefix, breaker=breaker, **extra,
+        redis_client=r, redis_prefix=prefix, breaker=breaker,
+        limiter=OperationLimiter(r, prefix, scale=_scale(cfg)), **extra,
     )
 
 

@@ -11,6 +11,11 @@ admitted at once after idleness. Note that a GCRA with burst = limit admits up t
 ``burst + limit - 1`` requests in a worst-case sliding window of ``period``; against a marketplace
 that counts a strict sliding window, pass a smaller ``burst`` (``burst=1`` never exceeds ``limit``
 in any window) — the 429s that remain are handled by ``penalize``.
+
+``scale`` (``[ratelimit] scale``, default 1) multiplies the documented rate: ``limit × scale``
+requests per ``period`` (the spacing shrinks by ``scale``; the burst stays as given). It exists for
+sandboxes run with the same factor (``rate_scale``), e.g. the 100,000-product benchmark; against a
+real marketplace it stays 1.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from typing import Any
 
 import redis
 from loguru import logger
@@ -59,6 +65,15 @@ return tat - now
 """
 
 
+def rate_scale(cfg: Any) -> float:
+    """The fleet's ``[ratelimit] scale`` (``KERVAN_RATELIMIT_SCALE``): the factor every client
+    limiter multiplies its documented rate by. 1 — the documented limits — unless set."""
+    value = cfg.getfloat("ratelimit", "scale")
+    if not value > 0:
+        raise ValueError(f"[ratelimit] scale must be > 0, not {value!r}")
+    return value
+
+
 def rate_key(marketplace: str, endpoint: str, account: str) -> str:
     """The part of the Redis key after ``<prefix>rl:`` — ``<marketplace>:<endpoint>:<account>``."""
     return f"{marketplace}:{endpoint}:{account}"
@@ -84,9 +99,12 @@ class RateLimiter:
         burst: int | None = None,
         fail_open: bool = True,
         name: str = "",
+        scale: float = 1.0,
     ) -> None:
         if limit < 1 or period <= 0:
             raise ValueError("limit must be >= 1 and period > 0")
+        if not scale > 0:
+            raise ValueError("scale must be > 0")
         burst = limit if burst is None else burst
         if burst < 1:
             raise ValueError("burst must be >= 1")
@@ -97,7 +115,8 @@ class RateLimiter:
         self.burst = burst
         self.fail_open = fail_open
         self.name = name
-        self.interval_us = max(1, round(self.period * 1_000_000 / limit))
+        self.scale = float(scale)
+        self.interval_us = max(1, round(self.period * 1_000_000 / (limit * self.scale)))
         self.tau_us = self.interval_us * (burst - 1)
         self._acquire = client.register_script(_ACQUIRE)
         self._penalize = client.register_script(_PENALIZE)
@@ -130,7 +149,8 @@ class RateLimiter:
             remaining = deadline - time.monotonic()
             if wait > remaining:
                 raise ThrottledError(
-                    f"local rate limit for {key} ({self.limit}/{self.period:g}s)",
+                    f"local rate limit for {key} ({self.limit}/{self.period:g}s"
+                    f"{f' ×{self.scale:g}' if self.scale != 1 else ''})",
                     status=None,
                     code="rate.limited",
                     retry_after=math.ceil(wait * 1000) / 1000,
@@ -159,4 +179,4 @@ class RateLimiter:
         self.client.delete(self.redis_key(key))
 
 
-__all__ = ["RateLimiter", "rate_key"]
+__all__ = ["RateLimiter", "rate_key", "rate_scale"]

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sandbox.common import ratescale
 from sandbox.common.lifecycle import ServedSandbox, wait_for_signal
 from sandbox.common.orderfaker import OrderGenerator, generator_args, generator_options
 from sandbox.trendyol.faults import FaultInjector
@@ -279,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=0, help="orders to seed over the last 10 days")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--no-rate-limits", action="store_true", help="disable the token buckets")
+    ratescale.add_option(parser)
     generator_options(parser)
     args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
     serve(
@@ -289,6 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         orders=args.orders,
         seed=args.seed,
         rate_limits_enabled=not args.no_rate_limits,
+        rate_scale=args.rate_scale,
         order_generator=generator_args(args),
     )
     return 0

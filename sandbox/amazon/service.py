@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.common.orderfaker import FakeOrder, Offer
+from sandbox.common.ratescale import check as check_scale
+from sandbox.common.ratescale import scaled
 
 from . import reference, schema
 
@@ -127,6 +129,7 @@ class Settings:
     token_ttl: int = reference.TOKEN_TTL  # seconds an access token lives
     feed_delay: float = 0.3  # seconds a feed spends IN_QUEUE + IN_PROGRESS
     rate_limits_enabled: bool = True
+    rate_scale: float = 1.0  # factor on every rate and the feed count (sandbox/common/ratescale.py)
     rate_limits: dict[str, list[float]] = field(default_factory=dict)  # op -> [rate, burst] overrides
     listings_feed_limit: int = reference.LISTINGS_FEED_LIMIT[0]
     listings_feed_window: float = reference.LISTINGS_FEED_LIMIT[1]
@@ -140,6 +143,8 @@ class Settings:
                 raise ValueError(f"unknown setting {key}")
             if key == "rate_limits":
                 value = {op: [float(v[0]), float(v[1])] for op, v in dict(value).items()}
+            elif key == "rate_scale":
+                value = check_scale(value)
             setattr(self, key, value)
 
     def as_dict(self) -> dict[str, Any]:
@@ -147,9 +152,11 @@ class Settings:
 
     def limit(self, operation: str) -> tuple[float, int]:
         if operation in self.rate_limits:
-            rate, burst = self.rate_limits[operation]
-            return float(rate), int(burst)
-        return reference.RATE_LIMITS[operation]
+            rate, burst = float(self.rate_limits[operation][0]), int(self.rate_limits[operation][1])
+        else:
+            rate, burst = reference.RATE_LIMITS[operation]
+        # The refill rate scales; the burst (a bucket's size, not a rate) stays as documented.
+        return (rate * self.rate_scale if self.rate_scale != 1 else rate), burst
 
 
 class Clock:
@@ -934,7 +941,7 @@ class Service:
                 horizon = time.monotonic() - self.settings.listings_feed_window
                 self.feed_submissions = [(s, t) for s, t in self.feed_submissions if t > horizon]
                 mine = [t for s, t in self.feed_submissions if s == seller.seller_id]
-                if len(mine) >= self.settings.listings_feed_limit:
+                if len(mine) >= scaled(self.settings.listings_feed_limit, self.settings.rate_scale):
                     raise ApiError(
                         429, "QuotaExceeded", "You exceeded your quota for the requested resource."
                     )

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sandbox.common import ratescale
 from sandbox.common.lifecycle import ServedSandbox, wait_for_signal
 from sandbox.common.orderfaker import OrderGenerator, generator_args, generator_options
 
@@ -295,8 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--merchant", action="append", type=_merchant_arg, default=None,
                         help=f"MERCHANT_ID:USERNAME:PASSWORD:USER_AGENT (default {DEFAULT_MERCHANT.merchant_id}"
                              f":…:{DEFAULT_MERCHANT.password}:{DEFAULT_MERCHANT.user_agent})")
+    ratescale.add_option(parser)
     generator_options(parser)
     args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
     serve(host=args.host, port=args.port, processing_delay=args.processing_delay, seed=args.seed,
-          merchants=args.merchant, order_generator=generator_args(args))
+          merchants=args.merchant, order_generator=generator_args(args), rate_scale=args.rate_scale)
     return 0

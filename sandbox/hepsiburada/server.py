@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sandbox.common.http import DispatchHandler, SandboxServer
+from sandbox.common.ratescale import scaled
 
 from . import admin, reference
 from .state import (
@@ -265,6 +266,7 @@ class Handler(DispatchHandler):
             "listing": (s.listing_rate_limit, s.listing_rate_window),
             "oms": (s.oms_rate_limit, s.oms_rate_window),
         }[host]
+        limit = scaled(limit, s.rate_scale)
         key = (merchant.merchant_id, host)
         if host == "catalog" and key in sandbox.blocked:
             raise throttled(host, path, limit, window)

@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sandbox.common.orderfaker import FakeOrder, Offer
+from sandbox.common.ratescale import check as check_scale
 
 from . import reference
 
@@ -78,6 +79,7 @@ class Settings:
     listing_rate_window: float = 60.0
     oms_rate_limit: int = 1000  # 1000 / 1 s → 429 TooManyRequest + X-RateLimit-*
     oms_rate_window: float = 1.0
+    rate_scale: float = 1.0  # factor on every documented limit (sandbox/common/ratescale.py)
     max_concurrent_uploads: int = 5
     max_upload_items: int = 4000
     max_import_items: int = 1000
@@ -96,7 +98,7 @@ class Settings:
             elif isinstance(current, int):
                 value = int(value)
             elif isinstance(current, float):
-                value = float(value)
+                value = check_scale(value) if key == "rate_scale" else float(value)
             setattr(self, key, value)
 
     def as_dict(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sandbox.common import ratescale
 from sandbox.common.lifecycle import ServedSandbox, wait_for_signal
 from sandbox.common.orderfaker import OrderGenerator, generator_args, generator_options
 
@@ -278,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--orders-rate-limit", type=int, default=1000, help="shipmentPackages requests per window"
     )
     parser.add_argument("--orders-rate-window", type=float, default=60.0)
+    ratescale.add_option(parser)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--manual-approve", action="store_true", help="keep products InCatalogApproval")
     parser.add_argument(
@@ -291,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         task_delay=args.task_delay,
         orders_rate_limit=args.orders_rate_limit,
         orders_rate_window=args.orders_rate_window,
+        rate_scale=args.rate_scale,
         seed=args.seed,
         auto_approve=not args.manual_approve,
         accounts=args.account,

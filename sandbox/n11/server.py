@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sandbox.common.http import DispatchHandler, SandboxServer
+from sandbox.common.ratescale import scaled
 
 from . import reference
 from .faults import ORDER_ENDPOINTS, WRITE_ENDPOINTS
@@ -176,6 +177,7 @@ class Handler(DispatchHandler):
             limit, window = settings.orders_rate_limit, settings.orders_rate_window
         else:
             limit, window = settings.rate_limit, settings.rate_window
+        limit = scaled(limit, settings.rate_scale)
         if not sandbox.limiter.allow((account.app_key, route.name), limit, window, sandbox.clock.now()):
             entry["throttled"] = "limit"
             raise Reply(429, MS_TOO_MANY if ms else REST_TOO_MANY)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.common.orderfaker import FakeOrder, Offer
+from sandbox.common.ratescale import check as check_scale
 
 from . import reference
 
@@ -46,6 +47,7 @@ class Settings:
     orders_rate_window: float = 60.0
     rate_limit: int = 0  # other endpoints: UNKNOWN in the docs; 0 = unlimited
     rate_window: float = 60.0
+    rate_scale: float = 1.0  # factor on every documented limit (sandbox/common/ratescale.py)
     auto_approve: bool = True  # created products go Active at once instead of InCatalogApproval
     status_noise: bool = False  # emit " Shipped"/"Canceled" spellings as the real API sometimes does
     hang_seconds: float = 30.0
@@ -60,7 +62,7 @@ class Settings:
             elif isinstance(current, int):
                 value = int(value)
             elif isinstance(current, float):
-                value = float(value)
+                value = check_scale(value) if key == "rate_scale" else float(value)
             setattr(self, key, value)
 
     def as_dict(self) -> dict[str, Any]:

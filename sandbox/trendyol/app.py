@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sandbox.common import ratescale
 from sandbox.common.lifecycle import ServedSandbox, wait_for_signal
 from sandbox.common.orderfaker import OrderGenerator, generator_args, generator_options
 
@@ -341,6 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--rate-limit", type=int, default=50, help="requests per window per seller and endpoint"
     )
     parser.add_argument("--rate-window", type=float, default=10.0, help="rate-limit window in seconds")
+    ratescale.add_option(parser)
     parser.add_argument("--seed", type=int, default=None, help="seed for ids and random faults")
     parser.add_argument(
         "--manual-approve", action="store_true", help="keep created products pending until approved"
@@ -361,6 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch_delay=args.batch_delay,
         rate_limit=args.rate_limit,
         rate_window=args.rate_window,
+        rate_scale=args.rate_scale,
         seed=args.seed,
         auto_approve=not args.manual_approve,
         sellers=args.seller,

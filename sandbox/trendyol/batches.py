@@ -19,6 +19,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.common.ratescale import scaled
+
 from . import reference
 from . import validation as v
 from .state import Settings, Store
@@ -438,7 +440,7 @@ class BatchProcessor:
         hits = self.store.price_hits.setdefault((seller_id, barcode), deque())
         while hits and hits[0] <= now - 60.0:
             hits.popleft()
-        if len(hits) >= limit:
+        if len(hits) >= scaled(limit, self.settings.rate_scale):
             return [v.R_PRICE_RATE.format(limit=limit, barcode=barcode)]
         hits.append(now)
         return []

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sandbox.common.http import DispatchHandler, SandboxServer
+from sandbox.common.ratescale import scaled
 
 from . import admin, auth, errors, orders, reference, views
 from .batches import render_batch
@@ -202,6 +203,7 @@ class Handler(DispatchHandler):
         settings = sandbox.settings
         limit, window = sandbox.orders.rate_limit(route.name, settings.rate_limit, settings.rate_window)
         now = sandbox.clock.now()
+        limit = scaled(limit, settings.rate_scale)
         if not sandbox.limiter.allow((seller.seller_id, route.name), limit, window, now):
             raise Reply(429, errors.too_many_requests())
         if route.name == orders.STREAM and not sandbox.orders.stream_spacing_ok(seller.seller_id, now):

@@ -16,6 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.common.ratescale import check as check_scale
+
 
 @dataclass
 class Settings:
@@ -25,6 +27,7 @@ class Settings:
     batch_delay: float = 0.2  # seconds a batch stays IN_PROGRESS before the worker processes it
     rate_limit: int = 50  # requests per window, per seller and endpoint (doc-2-authorization)
     rate_window: float = 10.0
+    rate_scale: float = 1.0  # factor on every documented limit (sandbox/common/ratescale.py)
     auto_approve: bool = True  # created products are approved at once (else wait for approve())
     price_updates_per_minute: int | None = 30  # per barcode (doc-1-servis-limitleri); None disables
     duplicate_window: float = 900.0  # the 15-minute identical price/stock body rule
@@ -50,6 +53,8 @@ class Settings:
                 )
             elif isinstance(current, (int, float, str)):
                 value = type(current)(value)
+            if key == "rate_scale":
+                value = check_scale(value)
             if key == "category_tree_shape" and value not in ("object", "array"):
                 raise ValueError("category_tree_shape must be 'object' or 'array'")
             setattr(self, key, value)

@@ -220,7 +220,9 @@ class WindowLimiter:
 class OperationLimiter:
     """One ``RateLimiter`` per SP-API operation, chosen by the operation in the rate key
     (``amazon:<operation>:<sellerId>``); what ``JsonHttp`` calls ``limiter``. ``createFeed`` also
-    takes a slot of the JSON_LISTINGS_FEED window (5 per 5 minutes, kept 5% wider here)."""
+    takes a slot of the JSON_LISTINGS_FEED window (5 per 5 minutes, kept 5% wider here).
+    ``scale`` (``[ratelimit] scale``) multiplies every operation's rate and the feed window's
+    count (rounded down, at least 1); bursts stay the documented ones."""
 
     def __init__(
         self,
@@ -229,14 +231,16 @@ class OperationLimiter:
         limits: Mapping[str, tuple[float, int]] | None = None,
         safety: float = RATE_SAFETY,
         feed_window: tuple[int, float] = LISTINGS_FEED_WINDOW,
+        scale: float = 1.0,
     ) -> None:
         self.limiters: dict[str, RateLimiter] = {}
         for op, (rate, burst) in (limits or RATE_LIMITS).items():
             effective = rate * safety
             self.limiters[op] = RateLimiter(
-                client, prefix, 1, 1.0 / effective, burst=max(1, burst - 1), name=op
+                client, prefix, 1, 1.0 / effective, burst=max(1, burst - 1), name=op, scale=scale
             )
-        self.feeds = WindowLimiter(client, prefix, feed_window[0], feed_window[1])
+        feeds = feed_window[0] if scale == 1 else max(1, math.floor(feed_window[0] * scale))
+        self.feeds = WindowLimiter(client, prefix, feeds, feed_window[1])
 
     def _for(self, key: str) -> RateLimiter | None:
         parts = key.split(":")

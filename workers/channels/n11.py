@@ -177,14 +177,17 @@ class N11Limits:
 
 
 def fleet_limits(
-    redis_client: Any, prefix: str, *, orders_per_minute: int = ORDERS_PER_MINUTE, orders_period: float = 60.0
+    redis_client: Any, prefix: str, *, orders_per_minute: int = ORDERS_PER_MINUTE, orders_period: float = 60.0,
+    scale: float = 1.0,
 ) -> N11Limits:
     """The documented N11 limits on the shared Redis limiter: shipmentPackages ``orders_per_minute``
     per ``orders_period`` with burst 1 (never more than the limit in any sliding window). Other
-    operations have no documented limit and are not limited (429s still slow their key down)."""
+    operations have no documented limit and are not limited (429s still slow their key down).
+    ``scale`` multiplies the rate (``[ratelimit] scale``)."""
     from workers.ratelimit import RateLimiter
 
-    orders = RateLimiter(redis_client, prefix, orders_per_minute, orders_period, burst=1, name="n11-orders")
+    orders = RateLimiter(redis_client, prefix, orders_per_minute, orders_period, burst=1, name="n11-orders",
+                         scale=scale)
     return N11Limits({OP_ORDERS: orders})
 
 
