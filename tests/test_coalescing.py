@@ -63,14 +63,17 @@ def test_failures_reach_only_their_items_or_the_whole_batch():
     boom.close()
 
 
+def _catalog(db, sb: TrendyolSandbox, window: float) -> TrendyolCatalog:
+    demo_store.install(db, sb.base_url)
+    account = channels.get(db, "trendyol")
+    client = TrendyolClient(sb.base_url, account.seller_id, demo_store.API_KEY, demo_store.API_SECRET, retry_budget=5)
+    return TrendyolCatalog(db, account, client, mapping_ttl=0, coalesce_window=window)
+
+
 def test_stock_changes_of_many_products_reach_trendyol_in_one_request(store41):
     sb = TrendyolSandbox(batch_delay=0.05).start()
     try:
-        demo_store.install(store41, sb.base_url)
-        account = channels.get(store41, "trendyol")
-        client = TrendyolClient(sb.base_url, account.seller_id, demo_store.API_KEY, demo_store.API_SECRET,
-                                retry_budget=5)
-        cat = TrendyolCatalog(store41, account, client, mapping_ttl=0, coalesce_window=0.5)
+        cat = _catalog(store41, sb, window=0.5)
         ids = [r["product_id"] for r in store41.query("SELECT product_id FROM {p}product WHERE status = 1"
                                                       " ORDER BY product_id")]
         created = [cat.handle(saved(pid)) for pid in ids]  # creates gather in the window too
@@ -103,11 +106,7 @@ def test_a_second_change_while_the_first_waits_in_the_window_is_diffed_against_i
     still waiting in the coalescer (``Catalog.projected``) and the marketplace ends with the last value."""
     sb = TrendyolSandbox(batch_delay=0.05).start()
     try:
-        demo_store.install(store41, sb.base_url)
-        account = channels.get(store41, "trendyol")
-        client = TrendyolClient(sb.base_url, account.seller_id, demo_store.API_KEY, demo_store.API_SECRET,
-                                retry_budget=5)
-        cat = TrendyolCatalog(store41, account, client, mapping_ttl=0, coalesce_window=1.5)
+        cat = _catalog(store41, sb, window=1.5)
         cat.handle(saved(40)).result(30)  # the create waits in its own window, then is recorded
         settle(store41, cat)
         changed = Event("stock.changed", "product", "40", {"product_id": 40})
