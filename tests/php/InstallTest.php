@@ -42,10 +42,11 @@ final class InstallTest extends TestCase {
 		$this->assertContains('oc_kervan_category_attribute', $this->tables());
 		$this->assertContains('oc_kervan_cursor', $this->tables());
 
-		// The statement splitter agrees with bridge/migrate.py: one statement per CREATE or ALTER.
+		// The statement splitter agrees with bridge/migrate.py: one statement per SQL keyword that
+		// starts a line (continuation lines are indented or start with a backtick).
 		foreach ($files as $file) {
 			$sql = file_get_contents($file);
-			$this->assertCount(substr_count($sql, 'CREATE TABLE') + substr_count($sql, 'ALTER TABLE'), Installer::splitStatements($sql), basename($file));
+			$this->assertCount(preg_match_all('/^(CREATE|ALTER|SET|EXECUTE|INSERT|UPDATE|DELETE|DROP)\b/m', $sql), Installer::splitStatements($sql), basename($file));
 		}
 	}
 
