@@ -180,17 +180,16 @@ class _Session:
                     after = self.high_water
                     if now - self.last_rescan >= self.s.rescan_every:
                         after, self.last_rescan = 0, now
-                    # Confirmed rows were marked above, so only those in flight need leaving out
-                    # of a rescan; rows above high_water are never in flight.
-                    exclude = set(self.inflight.values()) if after == 0 else frozenset()
-                    rows = outbox.claim_messages(self.relay.db, min(room, self.s.batch_size), exclude, after=after)
-                    if after == 0 and rows and rows[0].id < self.high_water:
-                        # The rescan found rows below what was already read: a transaction that
-                        # took lower ids committed after later ones were sent, or a nack. There may
-                        # be many more, so the next claim rescans too — not one batch a second.
+                    rows = outbox.claim(self.relay.db, min(room, self.s.batch_size), set(self.inflight.values()),
+                                        after=after)
+                    if after == 0 and rows and rows[0]["id"] < self.high_water:
+                        # The rescan found rows below what was already read: a transaction's rows
+                        # became claimable late (SKIP LOCKED passes over rows whose locks are still
+                        # being released as a large insert commits), or a nack. There may be many
+                        # more, so the next claim rescans too — not one batch a second.
                         self.last_rescan = 0.0
-                    if rows:
-                        self._publish(rows)
+                    for row in rows:
+                        self._publish(row)
                     if len(rows) == min(room, self.s.batch_size):
                         delay = 0  # busy: keep going
                 elif self.inflight:
@@ -202,27 +201,22 @@ class _Session:
             delay = 1.0
         self.conn.ioloop.call_later(delay, self._tick)
 
-    def _publish(self, messages: list[outbox.Message]) -> None:
-        publish, exchange, inflight = self.channel.basic_publish, self.s.exchange, self.inflight
-        tag = self.next_tag
-        try:
-            for m in messages:
-                props = pika.BasicProperties(
-                    content_type="application/json",
-                    delivery_mode=2,
-                    message_id=m.event_id,
-                    correlation_id=m.correlation_id,
-                    type=m.type,
-                    headers={"aggregate": m.aggregate, "seq": m.id},
-                )
-                publish(exchange, m.routing_key, m.body, props, mandatory=True)
-                inflight[tag] = m.id
-                tag += 1
-                self.high_water = max(self.high_water, m.id)
-        finally:
-            n, self.next_tag = tag - self.next_tag, tag
-            self.relay.heartbeat.count("published", n)
-            _PUBLISHED.inc(n)
+    def _publish(self, row: dict) -> None:
+        event = outbox.to_event(row)
+        props = pika.BasicProperties(
+            content_type="application/json",
+            delivery_mode=2,
+            message_id=event.id,
+            correlation_id=event.correlation_id,
+            type=event.type,
+            headers={"aggregate": event.aggregate, "seq": event.seq},
+        )
+        self.channel.basic_publish(self.s.exchange, event.routing_key, event.to_json(), props, mandatory=True)
+        self.inflight[self.next_tag] = row["id"]
+        self.next_tag += 1
+        self.high_water = max(self.high_water, row["id"])
+        self.relay.heartbeat.count("published")
+        _PUBLISHED.inc()
 
 
 _PUBLISHED = metrics.RELAY_EVENTS.labels("published")

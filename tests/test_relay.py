@@ -11,7 +11,6 @@ from collections import Counter
 import pytest
 
 from bridge import outbox
-from bridge.envelope import Event
 from bridge.heartbeat import wait_until
 from bridge.relay import Relay, RelaySettings
 from bridge.topology import Topology
@@ -258,42 +257,3 @@ def _answers(db) -> bool:
     except Exception:  # noqa: BLE001 - still starting
         db.reset()
         return False
-
-
-def test_claimed_messages_are_the_envelopes_to_event_builds(store41):
-    # The relay publishes bodies MariaDB builds; consumers must read exactly what to_event gives.
-    events = [
-        outbox.product_saved(28),
-        Event("cmd.resync", "channel", "trendyol", {"channel": "trendyol", "note": 'ç "q" \\ \n \u2028 /'},
-              correlation_id="c0ffee00-0000-4000-8000-000000000000"),
-        Event("cmd.poll_orders", "channel", "n11", {}),
-        Event("order.created", "order", "12", {"order_id": 12, "total": 1.5, "none": None, "l": [1, {"a": True}]},
-              source="opencart"),
-    ]
-    outbox.write_many(store41, events)
-    # An empty payload (never written by Kervan's writers) takes the general path.
-    store41.execute("INSERT INTO {p}kervan_outbox (event_id, event_type, aggregate_type, aggregate_id, payload,"
-                    " correlation_id, source) VALUES (UUID(), 'product.saved', 'product', '7', '', '', 'opencart')")
-    rows = outbox.claim(store41, 100)
-    messages = outbox.claim_messages(store41, 100)
-    assert [m.id for m in messages] == [r["id"] for r in rows] and len(rows) == 5
-    for row, m in zip(rows, messages, strict=True):
-        event = outbox.to_event(row)
-        assert m.body == event.to_json()
-        assert Event.from_json(m.body) == event
-        assert (m.event_id, m.type, m.aggregate, m.correlation_id, m.routing_key) == (
-            event.id, event.type, event.aggregate, event.correlation_id or event.id, event.routing_key)
-    assert [m.routing_key for m in messages[1:3]] == ["cmd.resync.trendyol", "cmd.poll_orders"]
-    # Limit, exclusions and the read position behave as claim's.
-    assert [m.id for m in outbox.claim_messages(store41, 2, {rows[0]["id"]})] == [rows[1]["id"], rows[2]["id"]]
-    assert [m.id for m in outbox.claim_messages(store41, 10, after=rows[3]["id"])] == [rows[4]["id"]]
-
-
-def test_marking_publishes_exactly_the_given_ids(store41):
-    outbox.write_many(store41, [outbox.product_saved(i + 28) for i in range(10)])
-    ids = [r["id"] for r in store41.query("SELECT id FROM {p}kervan_outbox ORDER BY id")]
-    given = ids[0:3] + ids[4:6] + [ids[8]]  # three runs, with gaps between them
-    assert outbox.mark_published(store41, given + [ids[1]]) == 6
-    left = [r["id"] for r in store41.query("SELECT id FROM {p}kervan_outbox WHERE published_at IS NULL ORDER BY id")]
-    assert left == [ids[3], ids[6], ids[7], ids[9]]
-    assert outbox.mark_published(store41, given) == 0  # marked once only
