@@ -340,3 +340,27 @@ def test_a_sale_on_trendyol_while_a_price_change_is_in_flight_still_resends_the_
     assert sandbox.product(sku)["quantity"] == opencart  # OpenCart did not subtract here: its stock stands
     row = listing(store, 40)
     assert row["status"] == "synced" and row["pending_hash"] is None
+
+
+def test_a_sale_after_the_stock_resend_reached_trendyol_is_resent_too(store, sandbox):
+    """A Trendyol sale; Kervan resends OpenCart's stock, and Trendyol applies it; then a second sale
+    lowers Trendyol's stock again while that resend's batch is still open. The open batch carries
+    the stock, but it landed before the second sale, so it must not count as what Trendyol will
+    hold: the stock is sent again (the reduced chaos run's 'synced' listing with a lower stock)."""
+    cat = make_catalog(store, sandbox)
+    cat.handle(saved(40))
+    settle(store, cat)
+    sku = listing(store, 40)["remote_sku"]
+    opencart = min(int(store.one("SELECT quantity FROM {p}product WHERE product_id = 40")["quantity"]), 20_000)
+    sold = Event("stock.changed", "product", "40", {"product_id": 40, "channel": "trendyol"})
+
+    sandbox.create_order([{"barcode": sku, "quantity": 2}])
+    cat.handle(sold)  # the resend's batch is recorded and not yet polled
+    assert wait_until(lambda: sandbox.product(sku)["quantity"] == opencart, 10)
+    assert listing(store, 40)["status"] == "submitted"
+    sandbox.create_order([{"barcode": sku, "quantity": 1}])  # after the resend landed
+    sandbox.advance_clock(16 * 60)  # Trendyol refuses the very same stock request within 15 minutes
+    cat.handle(sold)
+    settle(store, cat)
+    assert sandbox.product(sku)["quantity"] == opencart
+    assert listing(store, 40)["status"] == "synced"

@@ -88,6 +88,7 @@ class Catalog:
         self.price_rules = PriceRules.from_settings(account.settings)
         self._coalescers: dict[str, Coalescer] = {}
         self._product_locks: dict[int, threading.Lock] = {}
+        self._stale: dict[int, tuple[str, ...]] = {}
         self._locks_guard = threading.Lock()
         # product id → the future of its create waiting in (or being sent from) the create coalescer
         self._creating: dict[int, Future] = {}
@@ -227,12 +228,15 @@ class Catalog:
         only against what was confirmed: when a value goes A → B → A while B is still on its way,
         A must be sent again, or B stays on the marketplace with nothing left to correct it."""
         body = dict(listing.confirmed)
+        # Fields the marketplace changed by itself since: a request already sent may have been
+        # applied before that change (a sale right after our stock update), so it proves nothing.
+        stale = self._stale.get(listing.product_id, ())
         for row in self.db.query(
                 "SELECT i.payload FROM {p}kervan_batch_item i JOIN {p}kervan_batch b ON b.batch_id = i.batch_id"
                 " WHERE b.channel_id = %s AND i.product_id = %s AND b.status IN ('submitted', 'in_progress')"
                 " AND i.status = 'pending' AND i.part NOT IN ('archive', 'delete') ORDER BY i.batch_item_id",
                 (self.account.channel_id, listing.product_id)):
-            body.update(json.loads(row["payload"] or "{}"))
+            body.update({k: v for k, v in json.loads(row["payload"] or "{}").items() if k not in stale})
         for co in self._coalescers.values():
             waiting = co.pending(key)
             if waiting is not None and waiting.product_id == listing.product_id:
@@ -384,6 +388,7 @@ class Catalog:
         product_id = int(event.payload.get("product_id") or event.aggregate_id)
         if event.type == "stock.changed" and event.payload.get("channel") == self.account.code:
             self.binder.forget(product_id, self.STOCK_FIELDS)
+            return self.sync(product_id, event.id, stale=self.STOCK_FIELDS)
         if event.type == "product.deleted":
             self.delete(product_id, event.id)
             return None
@@ -394,7 +399,10 @@ class Catalog:
         pending = [r for r in results if r is not None]
         return all_of(pending) if pending else None
 
-    def sync(self, product_id: int, event_id: str) -> Future | None:
+    def sync(self, product_id: int, event_id: str, *, stale: tuple[str, ...] = ()) -> Future | None:
+        """Bring one listing to OpenCart's truth. ``stale``: fields the marketplace changed by
+        itself (its stock after a sale there); a request already sent may have landed before
+        that change, so only a new request can set them (``projected``)."""
         # One product at a time in this process: events of different aggregates (a product's
         # stock.changed, an order's order.created) can sync the same product on two threads, and
         # a thread that read the truth first could send it last (a synchronous Amazon PATCH).
@@ -402,7 +410,11 @@ class Catalog:
             lock = self._product_locks.setdefault(product_id, threading.Lock())
         with lock:
             self._await_create(product_id)
-            return self._sync(product_id, event_id)
+            self._stale[product_id] = stale
+            try:
+                return self._sync(product_id, event_id)
+            finally:
+                self._stale.pop(product_id, None)
 
     def _sync(self, product_id: int, event_id: str) -> Future | None:
         product = self.reader.get(product_id)

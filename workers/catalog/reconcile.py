@@ -118,7 +118,10 @@ class Reconciler:
             report.drift += [Drift(product_id, key, f, desired[f], held[f]) for f in drifted]
             # What the marketplace holds is no longer what it confirmed: forget those fields (and
             # their part's companions, e.g. an Amazon offer) so the sync sends them.
-            cat.binder.forget(product_id, tuple(drifted) + self._companions(drifted))
+            stale = tuple(drifted) + self._companions(drifted)
+            cat.binder.forget(product_id, stale)
+            report.fixed += 1
+            return cat.sync(product_id, event_id, stale=stale)
         report.fixed += 1
         return cat.sync(product_id, event_id)
 
