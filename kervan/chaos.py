@@ -67,6 +67,8 @@ RULES = {"price": {"markups": [{"percent": "30"}], "rounding": "0.99", "currency
          "categories": {"default": 20}, "new_products": "create_enabled", "missing_products": "zero_stock"}
 STOREFRONT_TAG = "chaos storefront "
 
+LOADS = ("edits", "marketplace", "storefront", "feeds")
+
 # role name → the command line of its processes
 ROLES = {
     "relay": ("relay",),
@@ -121,10 +123,10 @@ class Load:
         with self._lock:
             self.counts[key] += n
 
-    def threads(self) -> list[threading.Thread]:
-        return [threading.Thread(target=self._loop, args=(f, pause), daemon=True, name=f.__name__)
-                for f, pause in ((self.edit, 0.15), (self.marketplace_order, 0.4), (self.storefront_order, 0.8),
-                                 (self.feed_run, 12.0))]
+    def threads(self, loads: tuple[str, ...] = LOADS) -> list[threading.Thread]:
+        steps = {"edits": (self.edit, 0.15), "marketplace": (self.marketplace_order, 0.4),
+                 "storefront": (self.storefront_order, 0.8), "feeds": (self.feed_run, 12.0)}
+        return [threading.Thread(target=self._loop, args=steps[k], daemon=True, name=k) for k in loads]
 
     def _loop(self, step, pause: float) -> None:
         while not self.stop.is_set():
@@ -334,7 +336,8 @@ def _drift(db, sandbox: TrendyolSandbox) -> list[str]:
 
 def run(cfg, *, duration: float = 300, services: tuple[str, ...] = ("rabbitmq", "mariadb", "redis"),
         fault_every: float = 4.0, settle: float = 240, seed: int = 7, log_dir: Path | None = None,
-        keep: bool = False) -> dict:
+        keep: bool = False, loads: tuple[str, ...] = LOADS) -> dict:
+    """``loads``: which of the load kinds run (all by default); the fleet has the roles they need."""
     rng = random.Random(seed)
     log_dir = log_dir or Path("chaos-logs")
     env = DemoEnvironment(cfg, tag="chaos")
@@ -354,13 +357,14 @@ def run(cfg, *, duration: float = 300, services: tuple[str, ...] = ("rabbitmq", 
         demo_store.install(env.db, sandbox.base_url)
         env.db.execute("UPDATE {p}product SET quantity = %s WHERE product_id IN %s", (START_STOCK, ORDERED))
         configure_supplier(env.db, feeds, 0)
-        fleet.start({"relay": 2, "catalog": 2, "orders": 2, "scheduler": 1, "feeds": 1})
+        fleet.start({"relay": 2, "catalog": 2, "orders": 2 if "marketplace" in loads else 0,
+                     "scheduler": 1 if set(loads) - {"edits"} else 0, "feeds": 1 if "feeds" in loads else 0})
         outbox.write_many(env.db, [outbox.product_saved(r["product_id"], source="chaos")
                                    for r in env.db.query("SELECT product_id FROM {p}product")])
         # Customers can order once the products are on Trendyol.
         wait_until(lambda: len(load._barcodes()) == len(ORDERED) and all(
             sandbox.product(b) for b in load._barcodes()), 120, interval=0.5)
-        threads = load.threads()
+        threads = load.threads(loads)
         chaos = threading.Thread(target=_faults, args=(fleet, sandbox, load.stop, rng, list(services), done,
                                                        fault_every), daemon=True)
         for t in [*threads, chaos]:
@@ -376,8 +380,9 @@ def run(cfg, *, duration: float = 300, services: tuple[str, ...] = ("rabbitmq", 
         sandbox.advance_clock(16 * 60)
         fleet.revive()
         time.sleep(7)  # the last cancellations (at most 6 s after their order) are in
-        # One last feed round once everything is quiet: its stock is what the supplier's products end with.
-        load.feed_run()
+        if "feeds" in loads:
+            # One last feed round once everything is quiet: its stock is what the supplier's products end with.
+            load.feed_run()
         t0 = time.monotonic()
         wait_until(lambda: _settled(env.db, sandbox, load.feed_round), settle, interval=1.0)
         result = {**invariants(env.db, sandbox, load.feed_round), **load.counts, "faults": len(done),
