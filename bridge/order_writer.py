@@ -320,7 +320,11 @@ class OrderWriter:
         # from it, the catalog resends the order's products.
         outbox.write(cur, Event("order.created", "order", str(order_id), {"order_id": order_id, "channel": self.code},
                                 source=f"kervan:{self.code}"))
-        self._set_status(cur, order_id, 0, self.statuses[order.state], order, result)
+        # Lines cancelled before we saw the order were sold on the marketplace all the same: it
+        # took their stock when the customer ordered, so those listings are resent too.
+        gone = {p for line in order.lines if line.state == m.CANCELLED and (pid := products.get(line.sku))
+                for p in (pid, self._master(cur, pid)) if p}
+        self._set_status(cur, order_id, 0, self.statuses[order.state], order, result, also=gone)
         return result
 
     @staticmethod
@@ -370,9 +374,10 @@ class OrderWriter:
         return result
 
     def _set_status(self, cur: Any, order_id: int, old: int, new: int, order: m.MarketOrder,
-                    result: WriteResult) -> None:
+                    result: WriteResult, also: set[int] | None = None) -> None:
         """What ``addHistory`` does: the status, a history row, and stock when the order enters or
-        leaves the processing/complete statuses."""
+        leaves the processing/complete statuses. ``also``: products the order touched on the
+        marketplace without an OpenCart line (lines cancelled before it was first seen)."""
         active = self.store().active_statuses
         cur.execute("UPDATE {p}order SET order_status_id = %s, date_modified = NOW() WHERE order_id = %s",
                     (new, order_id))
@@ -384,27 +389,30 @@ class OrderWriter:
                                 {"order_id": order_id, "old_status_id": old, "new_status_id": new, "channel": self.code},
                                 source=f"kervan:{self.code}"))
         sign = -1 if (old not in active and new in active) else 1 if (old in active and new not in active) else 0
-        if not sign:
+        # A new order took the marketplace's own stock whatever OpenCart's status does with it.
+        if not sign and old:
             return
         cur.execute("SELECT product_id, master_id, quantity FROM {p}order_product WHERE order_id = %s AND product_id > 0",
                     (order_id,))
         moved: set[int] = set()
-        touched: set[int] = set()
+        touched: set[int] = set(also or ())
         for line in cur.fetchall():
             qty = sign * int(line["quantity"])
             for pid in (int(line["product_id"]), int(line.get("master_id") or 0)):
                 if not pid:
                     continue
                 touched.add(pid)
-                if cur.execute("UPDATE {p}product SET quantity = quantity + %s WHERE product_id = %s"
-                               " AND subtract = 1", (qty, pid)):
+                if sign and cur.execute("UPDATE {p}product SET quantity = quantity + %s WHERE product_id = %s"
+                                        " AND subtract = 1", (qty, pid)):
                     moved.add(pid)
-        cur.execute("SELECT oo.product_option_value_id, op.quantity FROM {p}order_option oo JOIN {p}order_product op"
-                    " ON op.order_product_id = oo.order_product_id WHERE oo.order_id = %s"
-                    " AND oo.product_option_value_id > 0", (order_id,))
-        for opt in cur.fetchall():
-            cur.execute("UPDATE {p}product_option_value SET quantity = quantity + %s WHERE product_option_value_id = %s"
-                        " AND subtract = 1", (sign * int(opt["quantity"]), opt["product_option_value_id"]))
+        if sign:
+            cur.execute("SELECT oo.product_option_value_id, op.quantity FROM {p}order_option oo JOIN {p}order_product op"
+                        " ON op.order_product_id = oo.order_product_id WHERE oo.order_id = %s"
+                        " AND oo.product_option_value_id > 0", (order_id,))
+            for opt in cur.fetchall():
+                cur.execute("UPDATE {p}product_option_value SET quantity = quantity + %s"
+                            " WHERE product_option_value_id = %s AND subtract = 1",
+                            (sign * int(opt["quantity"]), opt["product_option_value_id"]))
         # Every product of the order, moved or not: the marketplace the order came from changed its
         # own stock by itself, so that listing is resent even where OpenCart's stock stays (subtract = 0).
         for pid in sorted(touched):

@@ -342,6 +342,39 @@ def test_a_sale_on_trendyol_while_a_price_change_is_in_flight_still_resends_the_
     assert row["status"] == "synced" and row["pending_hash"] is None
 
 
+def test_a_sale_is_resent_even_when_another_worker_trusts_the_request_before_it(store, sandbox):
+    """Two catalog workers. Trendyol applied a stock resend, then a second sale lowered its stock;
+    the resend's batch is still open. Worker B takes the sale's stock.changed and forgets the stock;
+    in that moment worker A syncs the product for another event, claims the same hash and, trusting
+    the open resend, sends nothing. B must still send the stock (the mixed chaos run's 'synced'
+    listing with Trendyol 3 lower: B found the hash claimed and in flight, and sent nothing)."""
+    cat_a = make_catalog(store, sandbox)
+    cat_b = TrendyolCatalog(store, cat_a.account, cat_a.client, mapping_ttl=0)
+    cat_a.handle(saved(40))
+    settle(store, cat_a)
+    sku = listing(store, 40)["remote_sku"]
+    opencart = min(int(store.one("SELECT quantity FROM {p}product WHERE product_id = 40")["quantity"]), 20_000)
+    sold = Event("stock.changed", "product", "40", {"product_id": 40, "channel": "trendyol"})
+    sandbox.create_order([{"barcode": sku, "quantity": 2}])
+    cat_a.handle(sold)
+    assert wait_until(lambda: sandbox.product(sku)["quantity"] == opencart, 10)  # landed, not yet polled
+    sandbox.create_order([{"barcode": sku, "quantity": 3}])
+    sandbox.advance_clock(16 * 60)
+
+    forget = cat_b.binder.forget
+
+    def forget_while_a_syncs(pid: int, fields: tuple[str, ...]) -> None:
+        forget(pid, fields)
+        cat_a.handle(saved(40))  # another event of the product on the other worker, right then
+
+    cat_b.binder.forget = forget_while_a_syncs
+    cat_b.handle(sold)
+    settle(store, cat_a)
+    assert sandbox.product(sku)["quantity"] == opencart
+    row = listing(store, 40)
+    assert row["status"] == "synced" and json.loads(row["confirmed_body"])["quantity"] == opencart
+
+
 def test_a_sale_after_the_stock_resend_reached_trendyol_is_resent_too(store, sandbox):
     """A Trendyol sale; Kervan resends OpenCart's stock, and Trendyol applies it; then a second sale
     lowers Trendyol's stock again while that resend's batch is still open. The open batch carries

@@ -16,6 +16,7 @@ from kervan import demo_store
 from sandbox.trendyol import TrendyolSandbox
 from tests.test_catalog import listing, saved, settle
 from workers.catalog import TrendyolCatalog
+from workers.catalog.trendyol import SameRequestTooSoon
 from workers.channels.errors import TransientError
 from workers.channels.trendyol import TrendyolClient
 from workers.coalescer import Coalescer, all_of
@@ -125,6 +126,38 @@ def test_a_second_change_while_the_first_waits_in_the_window_is_diffed_against_i
         settle(store41, cat)
         cat.close()
         assert sb.product(listing(store41, 40)["remote_sku"])["quantity"] == 12
+        assert listing(store41, 40)["status"] == "synced"
+    finally:
+        sb.stop()
+
+
+def test_a_coalesced_resend_trendyol_calls_a_repeat_waits_for_the_15_minutes_and_is_no_error(store41):
+    """After a Trendyol sale the stock is resent; when that body is the one Trendyol accepted minutes
+    ago it refuses the whole request as a repeat. That is no error for the merchant: the listing
+    waits (a transient error, retried) and the stock lands once the 15 minutes are over. It used to
+    be written on the listing as a failure, and nothing sent the stock again (a chaos run)."""
+    sb = TrendyolSandbox(batch_delay=0.05).start()
+    try:
+        cat = _catalog(store41, sb, window=0.2)
+        cat.handle(saved(40))
+        settle(store41, cat)
+        store41.execute("UPDATE {p}product SET quantity = 11 WHERE product_id = 40")
+        cat.handle(Event("stock.changed", "product", "40", {"product_id": 40})).result(30)
+        settle(store41, cat)
+        sku = listing(store41, 40)["remote_sku"]
+        assert sb.product(sku)["quantity"] == 11
+
+        sb.create_order([{"barcode": sku, "quantity": 1}])  # Trendyol holds 10 now
+        sold = Event("stock.changed", "product", "40", {"product_id": 40, "channel": "trendyol"})
+        with pytest.raises(SameRequestTooSoon):
+            cat.handle(sold).result(30)
+        row = listing(store41, 40)
+        assert row["status"] != "failed" and row["last_error"] is None
+        sb.advance_clock(16 * 60)
+        cat.handle(sold).result(30)  # the runtime's retry
+        settle(store41, cat)
+        cat.close()
+        assert sb.product(sku)["quantity"] == 11
         assert listing(store41, 40)["status"] == "synced"
     finally:
         sb.stop()

@@ -212,6 +212,29 @@ def test_lines_cancelled_before_the_first_import_are_not_sold(store41):
     assert [r["product_id"] for r in store41.query("SELECT product_id FROM {p}order_product")] == [40]
     assert qty(store41, 40) == before[40] - 2 and qty(store41, 30) == before[30]
     assert store41.one("SELECT flags FROM {p}kervan_order_link")["flags"] is None  # total = live lines
+    # The marketplace took the cancelled line's stock when the customer ordered: that listing is
+    # resent as well as the sold one (the chaos run's 'synced' listing Trendyol held lower).
+    events = store41.query("SELECT aggregate_id, payload FROM {p}kervan_outbox WHERE event_type = 'stock.changed'"
+                           " ORDER BY aggregate_id")
+    assert [(e["aggregate_id"], json.loads(e["payload"])["channel"], json.loads(e["payload"])["moved"])
+            for e in events] == [("30", "trendyol", False), ("40", "trendyol", True)]
+
+
+def test_an_order_cancelled_before_the_first_import_still_resends_its_listings(store):
+    cid = account(store)
+    before = {40: qty(store, 40), 30: qty(store, 30)}
+    lines = tuple(m.OrderLine(f"L{i}", sku, name, 1, Decimal("110.00"), Decimal(10), state=m.CANCELLED)
+                  for i, (sku, name) in enumerate((("product 11", "iPhone"), ("Product 3", "Canon EOS 5D"))))
+    OrderWriter(store, cid, "trendyol").apply(order(state=m.CANCELLED, status="Cancelled", lines=lines,
+                                                    total=Decimal("0")))
+    assert qty(store, 40) == before[40] and qty(store, 30) == before[30]  # never sold in OpenCart
+    events = store.query("SELECT aggregate_id, payload FROM {p}kervan_outbox WHERE event_type = 'stock.changed'"
+                         " ORDER BY aggregate_id")
+    assert [(e["aggregate_id"], json.loads(e["payload"])["moved"]) for e in events] == [("30", False), ("40", False)]
+    # A later poll of the same cancelled order moves nothing and resends nothing.
+    OrderWriter(store, cid, "trendyol").apply(order(state=m.CANCELLED, status="Cancelled", lines=lines,
+                                                    total=Decimal("0")))
+    assert store.one("SELECT COUNT(*) AS n FROM {p}kervan_outbox WHERE event_type = 'stock.changed'")["n"] == 2
 
 
 def test_a_status_only_document_of_an_unseen_order_creates_nothing(store41):

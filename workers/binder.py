@@ -87,12 +87,21 @@ class ListingBinder:
             (self.channel_id, product_id, sku),
         )
 
-    def claim(self, product_id: int, desired_hash: str, event_id: str) -> bool:
+    def claim(self, product_id: int, desired_hash: str, event_id: str, *, force: bool = False) -> bool:
         """Mark ``desired_hash`` as being submitted. False when that content is already in flight
         (recorded batch, or another worker sending it right now), so nothing is sent twice.
 
         A redelivery of the very event whose worker died before recording its batch may claim
-        again: that worker is gone, and the resend re-checks the marketplace first."""
+        again: that worker is gone, and the resend re-checks the marketplace first.
+
+        ``force``: the marketplace changed some fields by itself after what is in flight was sent
+        (a sale there), so "the same content is on its way" proves nothing: claim regardless."""
+        if force:
+            self.db.execute(
+                "UPDATE {p}kervan_listing SET pending_hash = %s, submitted_at = CURRENT_TIMESTAMP(6), batch_id = NULL,"
+                " last_event_id = %s, attempts = attempts + 1 WHERE channel_id = %s AND product_id = %s",
+                (desired_hash, event_id, self.channel_id, product_id))
+            return True
         # "Recorded" means a batch carrying this very hash is still open: the listing's batch_id may
         # name an older batch recorded after this claim was made (a coalesced request finishing
         # late), which says nothing about this hash.

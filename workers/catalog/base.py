@@ -211,10 +211,11 @@ class Catalog:
         were sent, then a row still waiting in a coalescer. Parts are diffed against this, not
         only against what was confirmed: when a value goes A → B → A while B is still on its way,
         A must be sent again, or B stays on the marketplace with nothing left to correct it."""
-        body = dict(listing.confirmed)
         # Fields the marketplace changed by itself since: a request already sent may have been
-        # applied before that change (a sale right after our stock update), so it proves nothing.
+        # applied before that change (a sale right after our stock update), so it proves nothing,
+        # nor does its result if it was confirmed after the binder forgot them.
         stale = self._stale.get(listing.product_id, ())
+        body = {k: v for k, v in listing.confirmed.items() if k not in stale}
         for row in self.db.query(
                 "SELECT i.payload FROM {p}kervan_batch_item i JOIN {p}kervan_batch b ON b.batch_id = i.batch_id"
                 " WHERE b.channel_id = %s AND i.product_id = %s AND b.status IN ('submitted', 'in_progress')"
@@ -249,13 +250,19 @@ class Catalog:
         except PermanentError as exc:
             for d in waiting:
                 self.binder.release(d.product_id, d.content_hash)
-                self.binder.set_status(d.product_id, "failed", f"{self.label}: {exc.message or exc}")
-            return {}
+            return self.refused(part, items, exc)
         except BaseException:
             for d in waiting:
                 self.binder.release(d.product_id, d.content_hash)
             raise
         self.record(batch_id, part, [d.entry for d in waiting])
+        return {}
+
+    def refused(self, part: str, items: list[tuple[str, Deferred]], exc: PermanentError) -> dict[str, BaseException]:
+        """The marketplace refused a coalesced request as a whole: the merchant sees its words on
+        every listing in it. Returns the keys whose waiters fail (none: the refusal is recorded)."""
+        for _, d in items:
+            self.binder.set_status(d.product_id, "failed", f"{self.label}: {exc.message or exc}")
         return {}
 
     def close(self) -> None:
@@ -327,13 +334,17 @@ class Catalog:
         listing = self.binder.get(product_id)
         assert listing is not None
         h = digest(desired)
-        if listing.content_hash == h and listing.pending_hash in (None, h):
+        stale = self._stale.get(product_id, ())
+        if listing.content_hash == h and listing.pending_hash in (None, h) and not stale:
             # Confirmed, and nothing else on its way (an A → B → A with B in flight goes on).
             if listing.status != "synced":
                 self.binder.set_status(product_id, "synced")
             return None
         self.before_claim(listing)
-        if not self.binder.claim(product_id, h, event_id):
+        # After a sale on the marketplace the stale fields are sent, always: another worker may hold
+        # the claim of this very hash for a request sent before the sale (and find nothing to send,
+        # trusting that request), or that request's result may have been confirmed since.
+        if not self.binder.claim(product_id, h, event_id, force=bool(stale)):
             logger.debug("product {} content {} already in flight", product_id, h[:8])
             return None
         try:

@@ -19,7 +19,7 @@ from workers import batches
 from workers.batches import Entry
 from workers.binder import Listing, digest
 from workers.catalog.base import Catalog
-from workers.channels.errors import DuplicateRequestError, TransientError
+from workers.channels.errors import DuplicateRequestError, PermanentError, TransientError
 from workers.channels.trendyol import normalize_barcode
 from workers.mappers import trendyol as mapper
 from workers.stock import StockRules
@@ -186,22 +186,22 @@ class TrendyolCatalog(Catalog):
     def send_rows(self, part: str, rows: list[dict[str, Any]]) -> str:
         return self.client.update_price_inventory(rows)
 
-    def flush(self, part: str, items: list[tuple[str, Any]]) -> dict[str, BaseException]:
-        try:
-            return super().flush(part, items)
-        except DuplicateRequestError:
-            # Trendyol refused the body as one it saw in the last 15 minutes: per listing, either
-            # it holds these values (confirm them) or the 15 minutes must pass first.
-            failures: dict[str, BaseException] = {}
-            for key, d in items:
-                fields = {k: v for k, v in d.row.items() if k != "barcode"}
-                if self._holds(key, fields):
-                    batches.confirm_now(self.db, self.account.channel_id, [d.entry])
-                else:
-                    failures[key] = SameRequestTooSoon(
-                        f"Trendyol refuses the same price/stock for {key} within 15 minutes; "
-                        "it will be sent again when that time has passed")
-            return failures
+    def refused(self, part: str, items: list[tuple[str, Any]], exc: PermanentError) -> dict[str, BaseException]:
+        if not isinstance(exc, DuplicateRequestError):
+            return super().refused(part, items, exc)
+        # Trendyol refused the body as one it saw in the last 15 minutes (a resend after a sale
+        # there, say): per listing, either it holds these values (confirm them) or the 15 minutes
+        # must pass first. It is not the merchant's error to show.
+        failures: dict[str, BaseException] = {}
+        for key, d in items:
+            fields = {k: v for k, v in d.row.items() if k != "barcode"}
+            if self._holds(key, fields):
+                batches.confirm_now(self.db, self.account.channel_id, [d.entry])
+            else:
+                failures[key] = SameRequestTooSoon(
+                    f"Trendyol refuses the same price/stock for {key} within 15 minutes; "
+                    "it will be sent again when that time has passed")
+        return failures
 
     def _holds(self, barcode: str, values: dict[str, Any]) -> bool:
         found = self.client.find_products([barcode])
