@@ -161,3 +161,34 @@ def test_a_coalesced_resend_trendyol_calls_a_repeat_waits_for_the_15_minutes_and
         assert listing(store41, 40)["status"] == "synced"
     finally:
         sb.stop()
+
+
+def test_a_change_back_while_the_first_waits_in_the_window_is_sent_again(store41):
+    """A → B → A: the stock changes while another value still waits in the coalescing window and
+    then goes back to what Trendyol confirmed. The second sync is retried until B is sent, and then
+    sends A again — it used to drop B's claim while waiting, and A then looked synced with B on its way."""
+    sb = TrendyolSandbox(batch_delay=0.05).start()
+    try:
+        cat = _catalog(store41, sb, window=1.5)
+        cat.handle(saved(40))
+        settle(store41, cat)
+        sku = listing(store41, 40)["remote_sku"]
+        confirmed = sb.product(sku)["quantity"]
+        changed = Event("stock.changed", "product", "40", {"product_id": 40})
+        store41.execute("UPDATE {p}product SET quantity = 11 WHERE product_id = 40")
+        first = cat.handle(changed)
+        assert first is not None and not first.done()
+        store41.execute("UPDATE {p}product SET quantity = %s WHERE product_id = 40", (confirmed,))
+        with pytest.raises(TransientError, match="still waiting"):
+            cat.handle(changed)
+        first.result(30)
+        assert listing(store41, 40)["pending_hash"] is not None  # B's claim is still held
+        back = cat.handle(changed)  # the runtime's retry
+        assert back is not None
+        back.result(30)
+        settle(store41, cat)
+        cat.close()
+        assert sb.product(sku)["quantity"] == confirmed
+        assert listing(store41, 40)["status"] == "synced"
+    finally:
+        sb.stop()

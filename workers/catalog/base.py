@@ -205,11 +205,11 @@ class Catalog:
         return out
 
     # -- coalescing ---------------------------------------------------------------------------
-    def projected(self, listing: Listing, key: str) -> dict[str, Any]:
+    def projected(self, listing: Listing) -> dict[str, Any]:
         """What the marketplace will hold once every request already on its way for this listing
         is applied: the confirmed body, then the payloads of its open batches in the order they
-        were sent, then a row still waiting in a coalescer. Parts are diffed against this, not
-        only against what was confirmed: when a value goes A → B → A while B is still on its way,
+        were sent (a sync never runs while a row of the listing waits in a coalescer). Parts are
+        diffed against this, not only against what was confirmed: when a value goes A → B → A while B is still on its way,
         A must be sent again, or B stays on the marketplace with nothing left to correct it."""
         # Fields the marketplace changed by itself since: a request already sent may have been
         # applied before that change (a sale right after our stock update), so it proves nothing,
@@ -222,12 +222,6 @@ class Catalog:
                 " AND i.status = 'pending' AND i.part NOT IN ('archive', 'delete') ORDER BY i.batch_item_id",
                 (self.account.channel_id, listing.product_id)):
             body.update({k: v for k, v in json.loads(row["payload"] or "{}").items() if k not in stale})
-        for co in self._coalescers.values():
-            if co.pending(key) is not None:
-                # A row of this listing still waits to be sent: this event is retried once it is.
-                # Diffing against a row the coalescer may still replace left listings stuck
-                # 'submitted' in chaos runs.
-                raise TransientError(f"a change of {key} is still waiting to be sent to {self.label}")
         return body
 
     def coalesces(self, part: str) -> bool:
@@ -330,6 +324,13 @@ class Catalog:
             logger.info("product {} not listable on {}: {}", product_id, self.account.code, exc)
             return None
         key = self.key_of(desired)
+        for co in self._coalescers.values():
+            if co.pending(key) is not None:
+                # A row of this listing still waits to be sent: this event is retried once it is,
+                # and diffed against that row's batch then. Checked before claiming: a claim made
+                # and released here would drop the waiting row's claim, and a change back to the
+                # confirmed value (A → B → A) would then look synced with B on its way.
+                raise TransientError(f"a change of {key} is still waiting to be sent to {self.label}")
         self.binder.ensure(product_id, key)
         listing = self.binder.get(product_id)
         assert listing is not None
@@ -395,7 +396,7 @@ class Catalog:
             h = digest(desired)
             if not self.binder.claim(product_id, h, f"{listing.listing_id}-fixed-{h[:8]}"):
                 return None
-        projected = self.projected(listing, key)
+        projected = self.projected(listing)
         parts = self.changed_parts(desired, projected)
         deferred = []
         for part, fields in parts.items():

@@ -147,7 +147,7 @@ class TrendyolCatalog(Catalog):
                 return
         # Diffed against what Trendyol will hold once the requests on their way are applied (see
         # Catalog.projected): A → B → A must send A again while B is still in flight.
-        parts = mapper.changed_parts(desired, self.projected(listing, barcode))
+        parts = mapper.changed_parts(desired, self.projected(listing))
         if not parts:
             # What is on its way already makes Trendyol hold this: its results confirm it.
             self.binder.release(product_id, h)
