@@ -5,7 +5,8 @@ use Opencart\Admin\Controller\Extension\Kervan\Marketplace\Dashboard;
 
 /**
  * The dashboard shows each channel's last full reconciliation in words (what drifted and what was
- * resent), escaped, and its "reconcile now" button queues cmd.full_reconcile.
+ * resent), escaped, and its "reconcile now" button queues cmd.full_reconcile; and each channel's
+ * breaker as its live workers report it in their heartbeats.
  */
 final class DashboardTest extends TestCase {
 	public function testLastReconciliationIsShownAndCanBeStartedNow(): void {
@@ -33,5 +34,21 @@ final class DashboardTest extends TestCase {
 		$readonly->get('request')->post = ['channel_id' => (string)$channel];
 		(new Dashboard($readonly))->reconcile();
 		$this->assertCount(1, $this->outboxRows(), 'refused without modify permission');
+	}
+
+	public function testAnOpenBreakerReportedByALiveWorkerIsShownOnItsChannelOnly(): void {
+		$this->addChannel('trendyol', 'Trendyol');
+		$this->addChannel('n11', 'N11');
+		$beat = "INSERT INTO `" . DB_PREFIX . "kervan_heartbeat` SET `role` = 'catalog', `host` = 'h', `pid` = 1, `state` = 'paused', `started_at` = NOW(), ";
+		$this->db->query($beat . "`process_id` = 'live', `channel` = 'trendyol', `last_seen` = CURRENT_TIMESTAMP(6), `counters` = '{\"breaker_open\":1}'");
+		// A worker that died with its breaker open says nothing about the channel any more.
+		$this->db->query($beat . "`process_id` = 'dead', `channel` = 'n11', `last_seen` = NOW() - INTERVAL 1 HOUR, `counters` = '{\"breaker_open\":1}'");
+
+		(new Dashboard($this->registry))->index();
+		$html = $this->registry->get('response')->getOutput();
+
+		$this->assertMatchesRegularExpression('~>Trendyol</a>(?:(?!</tr>).)*<td>open</td>~s', $html);
+		$this->assertMatchesRegularExpression('~>N11</a>(?:(?!</tr>).)*<td>closed</td>~s', $html);
+		$this->assertSame(1, substr_count($html, '<td>open</td>'));
 	}
 }
