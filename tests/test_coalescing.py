@@ -78,8 +78,8 @@ def test_stock_changes_of_many_products_reach_trendyol_in_one_request(store41):
         cat = _catalog(store41, sb, window=0.5)
         ids = [r["product_id"] for r in store41.query("SELECT product_id FROM {p}product WHERE status = 1"
                                                       " ORDER BY product_id")]
-        for pid in ids:
-            assert cat.handle(saved(pid)) is None  # creates are not coalesced
+        created = [cat.handle(saved(pid)) for pid in ids]  # creates gather in the window too
+        all_of([f for f in created if f is not None]).result(30)
         settle(store41, cat)
         before = len([w for w in sb.request_log()["writes"] if w["endpoint"] == "price_inventory"])
 
@@ -109,7 +109,7 @@ def test_a_second_change_while_the_first_waits_in_the_window_is_diffed_against_i
     sb = TrendyolSandbox(batch_delay=0.05).start()
     try:
         cat = _catalog(store41, sb, window=1.5)
-        cat.handle(saved(40))
+        cat.handle(saved(40)).result(30)  # the create waits in its own window, then is recorded
         settle(store41, cat)
         changed = Event("stock.changed", "product", "40", {"product_id": 40})
         store41.execute("UPDATE {p}product SET quantity = 11 WHERE product_id = 40")
@@ -139,7 +139,7 @@ def test_a_coalesced_resend_trendyol_calls_a_repeat_waits_for_the_15_minutes_and
     sb = TrendyolSandbox(batch_delay=0.05).start()
     try:
         cat = _catalog(store41, sb, window=0.2)
-        cat.handle(saved(40))
+        cat.handle(saved(40)).result(30)
         settle(store41, cat)
         store41.execute("UPDATE {p}product SET quantity = 11 WHERE product_id = 40")
         cat.handle(Event("stock.changed", "product", "40", {"product_id": 40})).result(30)
@@ -170,7 +170,7 @@ def test_a_change_back_while_the_first_waits_in_the_window_is_sent_again(store41
     sb = TrendyolSandbox(batch_delay=0.05).start()
     try:
         cat = _catalog(store41, sb, window=1.5)
-        cat.handle(saved(40))
+        cat.handle(saved(40)).result(30)  # the create waits in its own window, then is recorded
         settle(store41, cat)
         sku = listing(store41, 40)["remote_sku"]
         confirmed = sb.product(sku)["quantity"]

@@ -28,8 +28,8 @@ HANDLERS: dict[str, type[Catalog]] = {
 
 def handler_for(db: Database, account: ChannelAccount, client: Channel, *,
                 coalesce_window: float | None = None) -> Catalog:
-    """``coalesce_window``: seconds price/stock changes gather before one request carries them
-    (None: each change is its own request)."""
+    """``coalesce_window``: seconds price/stock changes and new listings' creates gather before
+    one request carries them (None: each change is its own request)."""
     try:
         cls = HANDLERS[account.code]
     except KeyError:

@@ -86,6 +86,15 @@ class AmazonCatalog(Catalog):
         return {"sku": desired["sku"], "productType": desired["productType"],
                 "requirements": desired["requirements"], "attributes": {**desired["attributes"], **desired["offer"]}}
 
+    # Creates are not coalesced here (no CREATE in COALESCED_PARTS), unlike the other
+    # marketplaces: Amazon has no small batch create. Its bulk path, JSON_LISTINGS_FEED, allows
+    # five submissions per five minutes per region (shared with every other feed of the seller),
+    # and a feed's outcome comes minutes later through a processing report (getFeedDocument:
+    # one call per ~45 s). putListingsItem takes 5 requests/s (burst 10), i.e. 1,500 SKUs per five
+    # minutes — the volume below which Amazon's guidance says to use the Listings Items API — and
+    # answers ACCEPTED or INVALID with the issues at once. A window of a fraction of a second
+    # would spend a scarce feed submission on a handful of SKUs; only a bulk first listing of
+    # thousands would gain from a feed.
     def create(self, desired: dict[str, Any]) -> str | None:
         # One listing per event: putListingsItem (5/s) answers at once, where a feed would spend
         # one of the five JSON_LISTINGS_FEED submissions Amazon allows per five minutes.

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -30,11 +30,15 @@ from workers.batches import Entry
 from workers.binder import Listing, ListingBinder, digest
 from workers.catalog.reconcile import Reconciler
 from workers.channels.base import Channel
-from workers.channels.errors import PermanentError, TransientError
+from workers.channels.errors import AuthError, PermanentError, TransientError
 from workers.coalescer import Coalescer, all_of
 from workers.pricing import PriceRules
 
 CONTENT = "content"
+CREATE = "create"
+# How long a sync of a product waits for that product's create to be sent from a coalescer
+# before going on regardless (the claim still keeps one content from being sent twice).
+CREATE_WAIT_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,8 @@ class Catalog:
     # The body's stock fields: a sale on this marketplace lowers them there by itself.
     STOCK_FIELDS: ClassVar[tuple[str, ...]] = ("quantity",)
 
-    # Parts sent through a coalescer (one request for many listings) when a window is configured.
+    # Parts sent through a coalescer (one request for many listings) when a window is configured;
+    # ``CREATE`` among them: new listings' creates gather too and go out through ``send_creates``.
     COALESCED_PARTS: ClassVar[tuple[str, ...]] = ()
     # The body's price fields, which the channel's price rules adjust (workers/pricing.py).
     PRICE_FIELDS: ClassVar[tuple[str, ...]] = ("salePrice", "listPrice")
@@ -85,6 +90,8 @@ class Catalog:
         self._product_locks: dict[int, threading.Lock] = {}
         self._stale: dict[int, tuple[str, ...]] = {}
         self._locks_guard = threading.Lock()
+        # product id → the future of its create waiting in (or being sent from) the create coalescer
+        self._creating: dict[int, Future] = {}
 
     # -- per marketplace ----------------------------------------------------------------------
     def load_mapping(self) -> Any:
@@ -127,7 +134,16 @@ class Catalog:
     def create(self, desired: dict[str, Any]) -> str | None:
         """Send a new listing; returns the batch id, or None when the marketplace accepted it
         synchronously."""
-        return self.client.create_listings([desired])
+        return self.send_creates([self.create_row(desired)])
+
+    def create_row(self, desired: dict[str, Any]) -> dict[str, Any]:
+        """One new listing's item of a create request."""
+        return desired
+
+    def send_creates(self, rows: list[dict[str, Any]]) -> str | None:
+        """Send one create request carrying ``rows`` (``create_row`` items); returns the batch id,
+        or None when the marketplace accepted them synchronously."""
+        return self.client.create_listings(rows)
 
     def send_part(self, part: str, listing: Listing, desired: dict[str, Any], fields: dict[str, Any]) -> str | None:
         """Send one changed part; returns the batch id (None: accepted synchronously)."""
@@ -227,17 +243,28 @@ class Catalog:
     def coalesces(self, part: str) -> bool:
         return self.coalesce_window is not None and part in self.COALESCED_PARTS
 
-    def defer(self, part: str, product_id: int, h: str, key: str, row: dict[str, Any], entry: Entry) -> Future:
+    def _coalescer(self, part: str) -> Coalescer:
         co = self._coalescers.get(part)
         if co is None:
-            co = self._coalescers.setdefault(part, Coalescer(
-                lambda items, part=part: self.flush(part, items), max_items=self.client.MAX_BATCH,
-                window=self.coalesce_window or 0.0, name=f"{self.account.code}-{part}"))
-        return co.submit(key, Deferred(product_id, h, row, entry))
+            with self._locks_guard:
+                co = self._coalescers.get(part)
+                if co is None:
+                    co = self._coalescers[part] = Coalescer(
+                        lambda items, part=part: self.flush(part, items), max_items=self.client.MAX_BATCH,
+                        window=self.coalesce_window or 0.0, name=f"{self.account.code}-{part}")
+        return co
+
+    def defer(self, part: str, product_id: int, h: str, key: str, row: dict[str, Any], entry: Entry) -> Future:
+        return self._coalescer(part).submit(key, Deferred(product_id, h, row, entry))
 
     def flush(self, part: str, items: list[tuple[str, Deferred]]) -> dict[str, BaseException]:
         """Send one coalesced request and record its batch; a refusal of the request itself is
         written on every listing in it, anything else fails them all for a retry."""
+        if part == CREATE:
+            refused = self._send_creates(items)
+            if refused is not None:
+                self._refused_creates(items, refused)
+            return {}
         waiting = [d for _, d in items]
         try:
             batch_id = self.send_rows(part, [d.row for d in waiting])
@@ -258,6 +285,89 @@ class Catalog:
         for _, d in items:
             self.binder.set_status(d.product_id, "failed", f"{self.label}: {exc.message or exc}")
         return {}
+
+    def _send_creates(self, items: list[tuple[str, Deferred]]) -> PermanentError | None:
+        """Send one create request and record its batch; returns the marketplace's refusal of the
+        request as a whole (nothing of it was created), raises anything else after releasing the
+        claims, so that the messages are retried."""
+        waiting = [d for _, d in items]
+        try:
+            batch_id = self.send_creates([d.row for d in waiting])
+        except PermanentError as exc:
+            return exc
+        except BaseException:
+            for d in waiting:
+                self.binder.release(d.product_id, d.content_hash)
+            raise
+        self.record(batch_id, CREATE, [d.entry for d in waiting])
+        logger.info("{} creates → {} in one request (batch {})", len(waiting), self.label, batch_id)
+        return None
+
+    def _refused_creates(self, items: list[tuple[str, Deferred]], exc: PermanentError) -> None:
+        """The marketplace refused a create request as a whole. Item problems are normally
+        reported per item by the batch result, but one malformed item can make it refuse the
+        whole request: the halves are sent on their own, and a refused half is split again only
+        while its other half went through (the refusal is then narrowed to one item). When both
+        halves are refused too, the cause is not one item (credentials, the envelope), and more
+        requests would only repeat it: each listing gets the marketplace's words."""
+        if len(items) > 1 and not isinstance(exc, AuthError):
+            half = len(items) // 2
+            halves = [items[:half], items[half:]]
+            refusals = [self._send_creates(h) for h in halves]
+            if any(r is None for r in refusals):
+                for h, r in zip(halves, refusals, strict=True):
+                    if r is not None:
+                        self._refused_creates(h, r)
+                return
+            for h, r in zip(halves, refusals, strict=True):
+                assert r is not None
+                self._release_refused(h, r)
+            return
+        self._release_refused(items, exc)
+
+    def _release_refused(self, items: list[tuple[str, Deferred]], exc: PermanentError) -> None:
+        for _, d in items:
+            self.binder.release(d.product_id, d.content_hash)
+        self.refused(CREATE, items, exc)
+
+    def send_create(self, product_id: int, key: str, desired: dict[str, Any], h: str) -> Future | None:
+        """Create a new listing: at once, or through the create coalescer when a window is set
+        (the listing stays claimed while it waits; ``flush`` releases the claim if sending fails)."""
+        entry = Entry(product_id, key, CREATE, desired, h)
+        if not self.coalesces(CREATE):
+            batch_id = self.create(desired)
+            self.record(batch_id, CREATE, [entry])
+            logger.info("product {} → {} create (batch {})", product_id, self.label, batch_id)
+            return None
+        co = self._coalescer(CREATE)
+        other = co.pending(key)
+        if other is not None and other.product_id != product_id:
+            # One request may not carry a key twice, and a later item would replace the other
+            # product's: the merchant has to give one of them another key.
+            self.binder.set_status(product_id, "failed",
+                                   f"{self.label}: product {other.product_id} is being listed under the same"
+                                   f" key {key}; give one of them another one")
+            return None
+        fut = self.defer(CREATE, product_id, h, key, self.create_row(desired), entry)
+        with self._locks_guard:
+            self._creating[product_id] = fut
+        fut.add_done_callback(lambda f, pid=product_id: self._create_done(pid, f))
+        logger.info("product {} → {} create (waiting to be sent with others)", product_id, self.label)
+        return fut
+
+    def _create_done(self, product_id: int, fut: Future) -> None:
+        with self._locks_guard:
+            if self._creating.get(product_id) is fut:
+                del self._creating[product_id]
+
+    def _await_create(self, product_id: int) -> None:
+        """A create of this product still in a coalescer decides what comes next (it is recorded
+        as submitted, or released): wait for it, so that a second create cannot set off while
+        the first one is on its way but not yet recorded."""
+        with self._locks_guard:
+            fut = self._creating.get(product_id)
+        if fut is not None:
+            wait([fut], timeout=CREATE_WAIT_SECONDS)
 
     def close(self) -> None:
         for co in self._coalescers.values():
@@ -304,6 +414,7 @@ class Catalog:
         with self._locks_guard:
             lock = self._product_locks.setdefault(product_id, threading.Lock())
         with lock:
+            self._await_create(product_id)
             self._stale[product_id] = stale
             try:
                 return self._sync(product_id, event_id)
@@ -381,10 +492,7 @@ class Catalog:
             self.adopt_remote(product_id, key)
             listing = self.binder.get(product_id) or listing
         if not listing.known_remotely:
-            batch_id = self.create(desired)
-            self.record(batch_id, "create", [Entry(product_id, key, "create", desired, h)])
-            logger.info("product {} → {} create (batch {})", product_id, self.label, batch_id)
-            return None
+            return self.send_create(product_id, key, desired, h)
         confirmed = listing.confirmed
         fixed = [f for f in self.FIXED_FIELDS if f in desired and desired.get(f) != confirmed.get(f)]
         if fixed:
@@ -448,4 +556,4 @@ class Catalog:
         return False
 
 
-__all__ = ["CONTENT", "Catalog"]
+__all__ = ["CONTENT", "CREATE", "Catalog"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from bridge.opencart import Product
 from workers.binder import Listing
-from workers.catalog.base import Catalog
+from workers.catalog.base import CREATE, Catalog
 from workers.mappers import hepsiburada as mapper
 from workers.stock import StockRules
 
@@ -20,7 +20,7 @@ class HepsiburadaCatalog(Catalog):
     mapping_error = mapper.MappingError
     PARTS = {"price": ("price",), "stock": ("availableStock",)}
     STOCK_FIELDS = ("availableStock",)
-    COALESCED_PARTS = ("price", "stock")
+    COALESCED_PARTS = ("price", "stock", CREATE)  # one import file carries many new products
     PRICE_FIELDS = ("price",)
     REMOTE_ID = ("merchantSku", "hepsiburadaSku")  # uploads may name the listing by it
 
@@ -70,8 +70,13 @@ class HepsiburadaCatalog(Catalog):
                       "stock": str(desired["availableStock"])}
         return {"categoryId": desired["categoryId"], "merchant": desired["merchant"], "attributes": attributes}
 
-    def create(self, desired: dict[str, Any]) -> str:
-        return self.client.import_products([self.import_item(desired)])
+    # A new product goes in through the catalog import, seeded with its price and stock; later
+    # changes of those travel as listing uploads (``send_part``).
+    def create_row(self, desired: dict[str, Any]) -> dict[str, Any]:
+        return self.import_item(desired)
+
+    def send_creates(self, rows: list[dict[str, Any]]) -> str:
+        return self.client.import_products(rows)
 
     def _ident(self, listing: Listing) -> dict[str, Any]:
         row: dict[str, Any] = {"merchantSku": listing.remote_sku}

@@ -8,7 +8,7 @@ from typing import Any
 
 from bridge.opencart import Product
 from workers.binder import Listing
-from workers.catalog.base import Catalog
+from workers.catalog.base import CREATE, Catalog
 from workers.mappers import n11 as mapper
 from workers.stock import StockRules
 
@@ -24,7 +24,7 @@ class N11Catalog(Catalog):
     mapping_error = mapper.MappingError
     PARTS = {"price_stock": PRICE_STOCK_FIELDS, "product": PRODUCT_FIELDS}
     FIXED_FIELDS = ("title", "categoryId", "images", "barcode")
-    COALESCED_PARTS = ("price_stock",)
+    COALESCED_PARTS = ("price_stock", CREATE)  # product-create tasks take up to 1,000 SKUs
 
     def load_mapping(self) -> mapper.N11Mapping:
         categories: dict[int, int] = {}

@@ -18,7 +18,7 @@ from bridge.opencart import Product
 from workers import batches
 from workers.batches import Entry
 from workers.binder import Listing, digest
-from workers.catalog.base import Catalog
+from workers.catalog.base import CREATE, Catalog
 from workers.channels.errors import DuplicateRequestError, PermanentError, TransientError
 from workers.channels.trendyol import normalize_barcode
 from workers.mappers import trendyol as mapper
@@ -64,7 +64,7 @@ class TrendyolCatalog(Catalog):
     label = "Trendyol"
     mapping_error = mapper.MappingError
     FIXED_FIELDS = mapper.FIXED_FIELDS
-    COALESCED_PARTS = ("price_stock",)
+    COALESCED_PARTS = ("price_stock", CREATE)
     REMOTE_ID = ("barcode", "contentId")  # content updates address approved products by contentId
 
     def load_mapping(self) -> mapper.TrendyolMapping:
@@ -123,11 +123,8 @@ class TrendyolCatalog(Catalog):
             self.adopt_remote(product_id, barcode)
             listing = self.binder.get(product_id) or listing
         if not listing.known_remotely:
-            batch_id = self.client.create_products([desired])
-            batches.record(self.db, self.account.channel_id, batch_id, "create",
-                           [Entry(product_id, barcode, "create", desired, h)])
-            logger.info("product {} → Trendyol create (batch {})", product_id, batch_id)
-            return
+            # v2 create, up to 1,000 items a request: gathered with others when a window is set.
+            return self.send_create(product_id, barcode, desired, h)
         confirmed = listing.confirmed
         fixed = [f for f in mapper.FIXED_FIELDS if desired.get(f) != confirmed.get(f)]
         if not listing.remote_id:
@@ -185,6 +182,9 @@ class TrendyolCatalog(Catalog):
 
     def send_rows(self, part: str, rows: list[dict[str, Any]]) -> str:
         return self.client.update_price_inventory(rows)
+
+    def send_creates(self, rows: list[dict[str, Any]]) -> str:
+        return self.client.create_products(rows)
 
     def refused(self, part: str, items: list[tuple[str, Any]], exc: PermanentError) -> dict[str, BaseException]:
         if not isinstance(exc, DuplicateRequestError):
