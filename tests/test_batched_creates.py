@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,21 +87,31 @@ def _start(code: str):
     return sb, demo_store.install_n11
 
 
-@pytest.fixture(params=MARKETPLACES)
-def market(request, store41, cfg_factory) -> Iterator[Market]:
-    sb, install = _start(request.param)
+@contextmanager
+def opened(code: str, db, cfg_factory, retry_budget: float | None = None) -> Iterator[Market]:
+    """A sandbox of ``code`` with the demo store installed for it, and the real client."""
+    sb, install = _start(code)
     try:
-        install(store41, sb.base_url)
-        account = channels.get(store41, request.param)
-        client = build_client(cfg_factory(store41), account)
-        # A failing request gives up after half a second instead of retrying for 20.
-        http = client.http
-        for h in http.values() if isinstance(http, dict) else [http]:
-            h.retry_budget = 0.5
-        yield Market(request.param, sb, account, client)
-        client.close()
+        install(db, sb.base_url)
+        account = channels.get(db, code)
+        client = build_client(cfg_factory(db), account)
+        if retry_budget is not None:
+            http = client.http
+            for h in http.values() if isinstance(http, dict) else [http]:
+                h.retry_budget = retry_budget
+        try:
+            yield Market(code, sb, account, client)
+        finally:
+            client.close()
     finally:
         sb.stop()
+
+
+@pytest.fixture(params=MARKETPLACES)
+def market(request, store41, cfg_factory) -> Iterator[Market]:
+    # A failing request gives up after half a second instead of retrying for 20.
+    with opened(request.param, store41, cfg_factory, retry_budget=0.5) as m:
+        yield m
 
 
 def saved(pid: int) -> Event:
@@ -198,12 +209,7 @@ def test_a_failed_send_releases_every_claim_and_the_retry_creates_each_once(mark
 def test_a_second_change_waits_for_the_create_on_its_way(store41, cfg_factory):
     """A product changed again while its create waits in the coalescer: the second sync waits
     until the create is sent and recorded, and no second create follows it."""
-    sb, install = _start("trendyol")
-    try:
-        install(store41, sb.base_url)
-        account = channels.get(store41, "trendyol")
-        client = build_client(cfg_factory(store41), account)
-        market = Market("trendyol", sb, account, client)
+    with opened("trendyol", store41, cfg_factory) as market:
         cat = market.catalog(store41, window=0.3)
         first = cat.handle(saved(40))
         assert first is not None
@@ -216,36 +222,21 @@ def test_a_second_change_waits_for_the_create_on_its_way(store41, cfg_factory):
         assert market.create_requests() == 1
         assert list(market.creates_per_key().values()) == [1]
         assert listing(store41, 40)["status"] == "synced"
-        client.close()
-    finally:
-        sb.stop()
 
 
 def test_without_a_window_each_create_is_its_own_request(store41, cfg_factory):
-    sb, install = _start("n11")
-    try:
-        install(store41, sb.base_url)
-        account = channels.get(store41, "n11")
-        client = build_client(cfg_factory(store41), account)
-        market = Market("n11", sb, account, client)
+    with opened("n11", store41, cfg_factory) as market:
         cat = market.catalog(store41, window=None)
         ids = generate(store41, 3)
         assert [cat.handle(saved(pid)) for pid in ids] == [None, None, None]
         assert market.create_requests() == 3
         settle(store41, cat)
         assert all(listing(store41, pid)["status"] == "synced" for pid in ids)
-        client.close()
-    finally:
-        sb.stop()
 
 
 def test_a_create_request_refused_as_a_whole_is_split_only_while_that_narrows_the_refusal(store41, cfg_factory):
-    sb, install = _start("trendyol")
-    try:
-        install(store41, sb.base_url)
-        account = channels.get(store41, "trendyol")
-        client = build_client(cfg_factory(store41), account)
-        market = Market("trendyol", sb, account, client)
+    with opened("trendyol", store41, cfg_factory) as market:
+        sb = market.sandbox
 
         # The first request is refused (as one malformed item would make it): its halves go
         # through on their own.
@@ -273,21 +264,13 @@ def test_a_create_request_refused_as_a_whole_is_split_only_while_that_narrows_th
             row = listing(store41, pid)
             assert row["status"] == "failed" and row["last_error"].startswith("Trendyol:"), row
             assert row["pending_hash"] is None
-        client.close()
-    finally:
-        sb.stop()
 
 
 def test_a_change_back_while_the_first_waits_is_sent_once_that_row_is_out(store41, cfg_factory):
     """A change back to what the marketplace confirmed while another value still waits in the
     coalescer: the second sync is retried (a transient error) until that row is sent, then diffed
     against the batch on its way, so the value goes out again and the marketplace ends with it."""
-    sb, install = _start("n11")
-    try:
-        install(store41, sb.base_url)
-        account = channels.get(store41, "n11")
-        client = build_client(cfg_factory(store41), account)
-        market = Market("n11", sb, account, client)
+    with opened("n11", store41, cfg_factory) as market:
         cat = market.catalog(store41, window=600)
         first = cat.handle(saved(40))
         cat.close()
@@ -313,6 +296,3 @@ def test_a_change_back_while_the_first_waits_is_sent_once_that_row_is_out(store4
         row = listing(store41, 40)
         assert row["status"] == "synced", row["last_error"]
         assert int(market.client.find_listings([row["remote_sku"]])[0]["quantity"]) == confirmed
-        client.close()
-    finally:
-        sb.stop()

@@ -320,22 +320,31 @@ def test_a_repeat_of_what_is_already_in_flight_sends_nothing(store41, sandbox):
     assert listing(store41, 42)["status"] == "synced"
 
 
+# What a Trendyol sale of product 40 brings the catalog (the order writer's stock.changed).
+SOLD_40 = Event("stock.changed", "product", "40", {"product_id": 40, "channel": "trendyol"})
+
+
+def listed(db, cat: TrendyolCatalog) -> tuple[str, int]:
+    """Product 40 listed on Trendyol: its barcode, and the stock OpenCart asks Trendyol to hold."""
+    cat.handle(saved(40))
+    settle(db, cat)
+    return listing(db, 40)["remote_sku"], min(
+        int(db.one("SELECT quantity FROM {p}product WHERE product_id = 40")["quantity"]), 20_000)
+
+
 def test_a_sale_on_trendyol_while_a_price_change_is_in_flight_still_resends_the_stock(store, sandbox):
     """A price change is on its way (claimed under the new body's hash) when a Trendyol sale lowers
     Trendyol's own stock. The stock must still be sent: the request in flight carries no stock, so
     its hash must not be taken for "already on its way" (the chaos run's stuck 'submitted' listing)."""
     cat = make_catalog(store, sandbox)
-    cat.handle(saved(40))
-    settle(store, cat)
-    sku = listing(store, 40)["remote_sku"]
-    opencart = min(int(store.one("SELECT quantity FROM {p}product WHERE product_id = 40")["quantity"]), 20_000)
+    sku, opencart = listed(store, cat)
     store.execute("UPDATE {p}product SET price = price + 5 WHERE product_id = 40")
     cat.handle(saved(40))  # the price change's batch is recorded, not yet polled
     assert listing(store, 40)["status"] == "submitted"
 
     sandbox.create_order([{"barcode": sku, "quantity": 2}])  # Trendyol lowers its own stock
     assert sandbox.product(sku)["quantity"] == opencart - 2
-    cat.handle(Event("stock.changed", "product", "40", {"product_id": 40, "channel": "trendyol"}))
+    cat.handle(SOLD_40)
     settle(store, cat)
     assert sandbox.product(sku)["quantity"] == opencart  # OpenCart did not subtract here: its stock stands
     row = listing(store, 40)
@@ -350,13 +359,9 @@ def test_a_sale_is_resent_even_when_another_worker_trusts_the_request_before_it(
     listing with Trendyol 3 lower: B found the hash claimed and in flight, and sent nothing)."""
     cat_a = make_catalog(store, sandbox)
     cat_b = TrendyolCatalog(store, cat_a.account, cat_a.client, mapping_ttl=0)
-    cat_a.handle(saved(40))
-    settle(store, cat_a)
-    sku = listing(store, 40)["remote_sku"]
-    opencart = min(int(store.one("SELECT quantity FROM {p}product WHERE product_id = 40")["quantity"]), 20_000)
-    sold = Event("stock.changed", "product", "40", {"product_id": 40, "channel": "trendyol"})
+    sku, opencart = listed(store, cat_a)
     sandbox.create_order([{"barcode": sku, "quantity": 2}])
-    cat_a.handle(sold)
+    cat_a.handle(SOLD_40)
     assert wait_until(lambda: sandbox.product(sku)["quantity"] == opencart, 10)  # landed, not yet polled
     sandbox.create_order([{"barcode": sku, "quantity": 3}])
     sandbox.advance_clock(16 * 60)
@@ -368,7 +373,7 @@ def test_a_sale_is_resent_even_when_another_worker_trusts_the_request_before_it(
         cat_a.handle(saved(40))  # another event of the product on the other worker, right then
 
     cat_b.binder.forget = forget_while_a_syncs
-    cat_b.handle(sold)
+    cat_b.handle(SOLD_40)
     settle(store, cat_a)
     assert sandbox.product(sku)["quantity"] == opencart
     row = listing(store, 40)
@@ -381,19 +386,15 @@ def test_a_sale_after_the_stock_resend_reached_trendyol_is_resent_too(store, san
     the stock, but it landed before the second sale, so it must not count as what Trendyol will
     hold: the stock is sent again (the reduced chaos run's 'synced' listing with a lower stock)."""
     cat = make_catalog(store, sandbox)
-    cat.handle(saved(40))
-    settle(store, cat)
-    sku = listing(store, 40)["remote_sku"]
-    opencart = min(int(store.one("SELECT quantity FROM {p}product WHERE product_id = 40")["quantity"]), 20_000)
-    sold = Event("stock.changed", "product", "40", {"product_id": 40, "channel": "trendyol"})
+    sku, opencart = listed(store, cat)
 
     sandbox.create_order([{"barcode": sku, "quantity": 2}])
-    cat.handle(sold)  # the resend's batch is recorded and not yet polled
+    cat.handle(SOLD_40)  # the resend's batch is recorded and not yet polled
     assert wait_until(lambda: sandbox.product(sku)["quantity"] == opencart, 10)
     assert listing(store, 40)["status"] == "submitted"
     sandbox.create_order([{"barcode": sku, "quantity": 1}])  # after the resend landed
     sandbox.advance_clock(16 * 60)  # Trendyol refuses the very same stock request within 15 minutes
-    cat.handle(sold)
+    cat.handle(SOLD_40)
     settle(store, cat)
     assert sandbox.product(sku)["quantity"] == opencart
     assert listing(store, 40)["status"] == "synced"
