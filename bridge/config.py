@@ -26,6 +26,9 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "redis": {
         "url": "redis://127.0.0.1:6379/0",
         "prefix": "kervan:",
+        # host:port of Redis Sentinels, comma separated; empty: [redis] url is the server itself
+        "sentinels": "",
+        "service_name": "mymaster",
     },
     "relay": {
         "batch_size": "500",

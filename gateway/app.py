@@ -26,7 +26,7 @@ import redis
 from loguru import logger
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 
-from bridge import channels
+from bridge import channels, redisconn
 from bridge.db import Database
 from bridge.envelope import utcnow_iso
 from gateway import auth, health, webhooks
@@ -213,7 +213,7 @@ def build(cfg) -> tuple[falcon.App, Deps]:
 
     settings = GatewaySettings.from_config(cfg)
     db = from_config(cfg)
-    client = redis.Redis.from_url(cfg.get("redis", "url"), socket_timeout=2, socket_connect_timeout=2)
+    client = redisconn.connect(cfg, socket_timeout=2, socket_connect_timeout=2)
     deps = Deps(
         settings=settings,
         db=db,

@@ -37,6 +37,7 @@ import redis
 import requests
 from loguru import logger
 
+from bridge import redisconn
 from bridge.db import Database, from_config
 from bridge.logsetup import redact
 from kervan.status import status_data
@@ -272,7 +273,7 @@ def check(cfg: Any, *, notify: bool = True) -> CheckResult:
     """Evaluate every rule; with ``notify``, send new episodes and resolutions and remember them."""
     s = AlertSettings.from_config(cfg)
     prefix = cfg.get("redis", "prefix")
-    r = redis.Redis.from_url(cfg.get("redis", "url"), socket_timeout=5, decode_responses=True)
+    r = redisconn.connect(cfg, socket_timeout=5, decode_responses=True)
     try:
         active = evaluate(cfg, s, r)
         result = CheckResult(active, [], [], [])

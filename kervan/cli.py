@@ -10,7 +10,7 @@ from pathlib import Path
 from loguru import logger
 
 from bridge import config as kconfig
-from bridge import logsetup
+from bridge import logsetup, redisconn
 from bridge.db import from_config
 
 
@@ -167,8 +167,6 @@ def cmd_parked(args) -> int:
 
 
 def cmd_categories(args) -> int:
-    import redis
-
     from bridge import channels
     from workers.categories import CategoryCatalog
     from workers.channels.errors import ChannelError
@@ -181,7 +179,7 @@ def cmd_categories(args) -> int:
         print(f"no marketplace account {args.channel}/{args.account} in {db.prefix}kervan_channel", file=sys.stderr)
         return 2
     # Short socket timeouts: a hung Redis should cost seconds, then the catalog works without it.
-    r = redis.Redis.from_url(cfg.get("redis", "url"), socket_connect_timeout=2, socket_timeout=5)
+    r = redisconn.connect(cfg, socket_connect_timeout=2, socket_timeout=5)
     try:
         client = build_client(cfg, account)
     except ValueError as exc:

@@ -22,11 +22,10 @@ import time
 import uuid
 from pathlib import Path
 
-import redis
 import requests
 
 from bridge import channels as accounts
-from bridge import outbox
+from bridge import outbox, redisconn
 from bridge.db import Database
 from bridge.envelope import Event
 from bridge.heartbeat import wait_until
@@ -80,7 +79,7 @@ class DemoEnvironment:
             opencart.drop(self.server_url, self.db_name)
         if self.own_vhost:
             subprocess.run(["rabbitmqctl", "-q", "delete_vhost", self.vhost], capture_output=True)
-        client = redis.Redis.from_url(self.cfg.get("redis", "url"))
+        client = redisconn.connect(self.cfg)
         keys = list(client.scan_iter(match=self.redis_prefix + "*"))
         if keys:
             client.delete(*keys)

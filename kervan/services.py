@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pika
-import redis
 
+from bridge import redisconn
 from bridge.db import Database
 from bridge.logsetup import redact
 from bridge.topology import connection_parameters_list
@@ -34,7 +34,7 @@ def probe(cfg) -> dict[str, str | None]:
     except Exception as exc:  # noqa: BLE001
         out["RabbitMQ"] = repr(exc)
     try:
-        client = redis.Redis.from_url(cfg.get("redis", "url"), socket_timeout=3)
+        client = redisconn.connect(cfg, socket_timeout=3)
         client.ping()
         client.close()
         out["Redis"] = None

@@ -9,7 +9,7 @@ import pika
 import pika.exceptions
 import redis
 
-from bridge import outbox
+from bridge import outbox, redisconn
 from bridge.db import from_config
 from bridge.topology import CONTROL, PARKED, Topology, connection_parameters
 from workers import breaker, parking
@@ -66,7 +66,7 @@ def status_data(cfg) -> dict[str, Any]:
         breakers: list[dict[str, Any]] = []
         redis_error = None
         try:
-            client = redis.Redis.from_url(cfg.get("redis", "url"), socket_timeout=3)
+            client = redisconn.connect(cfg, socket_timeout=3)
             for ch in db.query("SELECT code, account, paused FROM {p}kervan_channel ORDER BY code, account"):
                 breakers.append({"channel": ch["code"], "account": ch["account"], "paused": bool(ch["paused"]),
                                  "state": breaker.state(client, cfg.get("redis", "prefix"), ch["code"], ch["account"])})

@@ -24,6 +24,7 @@ from bridge.order_writer import FLAG_UNKNOWN_SKU, InvalidOrder, OrderWriter
 from bridge.topology import Topology, declare_all
 from tests.test_order_writer import account, order, qty
 from tests.test_runtime import QUEUE, Recorder, event, queue_depth
+from workers import parking
 from workers.channels.errors import PermanentError, TransientError
 from workers.http import JsonHttp
 from workers.mappers import trendyol as ty_mapper
@@ -52,10 +53,7 @@ def huge_garbage(size: int = MB10) -> bytes:
     return b"<html>" + b"x" * size + b"</html>"
 
 
-# The largest poison body kervan_parked can take today: pymysql sends bytes hex-encoded, so a body
-# needs twice its size in MariaDB's max_allowed_packet (16 MB by default). A bigger one cannot be
-# parked (workers/parking.py keeps retrying the INSERT; deploy/README.md caps message size at the
-# broker for that reason), so the runtime test stays below it.
+# A poison body of several parts (workers/parking.PARKED_PART_BYTES); a 20 MB one has its own test.
 PARKABLE = 6 * 1024 * 1024
 
 
@@ -137,8 +135,8 @@ def test_worker_parks_every_hostile_message_and_handles_the_rest(store41, amqp_u
     assert not t.is_alive(), "the worker did not stop"
     assert set(handler.applied) == {e.id for e in good} | {huge_ok.id}
 
-    rows = store41.query("SELECT queue, reason, body FROM {p}kervan_parked ORDER BY parked_id")
-    digest = {hashlib.sha256(bytes(r["body"])).hexdigest(): r for r in rows}
+    rows = store41.query("SELECT parked_id, queue, reason, body FROM {p}kervan_parked ORDER BY parked_id")
+    digest = {hashlib.sha256(parking.body_of(store41, r["parked_id"], r["body"])).hexdigest(): r for r in rows}
     assert len(rows) == len(bad) == len(digest), "each hostile message parked exactly once"
     for payload, _headers in bad:
         row = digest[hashlib.sha256(payload).hexdigest()]  # the body kept byte for byte
@@ -150,6 +148,40 @@ def test_worker_parks_every_hostile_message_and_handles_the_rest(store41, amqp_u
         reason = digest[hashlib.sha256(body(name)).hexdigest()]["reason"]
         assert reason.startswith("poison: envelope field ")
     assert queue_depth(amqp_url) == 0 and queue_depth(amqp_url, "kervan.parked") == 0
+
+
+def test_a_20_mb_hostile_message_is_parked_whole_and_replayed_byte_for_byte(store41, amqp_url):
+    """Larger than one BLOB row can take (it used to make the worker retry the INSERT for ever):
+    parked in parts, and a replay publishes exactly the bytes that came in."""
+    topology = Topology(retry_tiers=(1,), delivery_limit=2)
+    huge = b"<html>" + bytes(range(256)) * (20 * 1024 * 4) + b"</html>"  # 20 MB, every byte value
+    after = event(1)
+    _publish(amqp_url, topology, [(huge, {}), (after.to_json(), {})])
+    handler = Recorder()
+    worker, t = _worker(store41, amqp_url, topology, handler)
+    try:
+        assert wait_until(lambda: handler.applied == [after.id], 60)  # the next message flowed
+        assert wait_until(lambda: store41.one("SELECT COUNT(*) AS n FROM {p}kervan_parked")["n"] == 1, 30)
+    finally:
+        worker.stop()
+        t.join(60)
+    row = store41.one("SELECT parked_id, reason, body FROM {p}kervan_parked")
+    assert row["reason"].startswith("poison: ")
+    assert store41.one("SELECT COUNT(*) AS n FROM {p}kervan_parked_part WHERE parked_id = %s",
+                       (row["parked_id"],))["n"] == 10
+    assert parking.body_of(store41, row["parked_id"], row["body"]) == huge
+
+    conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        ch = conn.channel()
+        ch.confirm_delivery()
+        assert parking.replay(store41, lambda *a: ch.basic_publish(*a, mandatory=True), row["parked_id"])
+        # The queue has a single active consumer, which basic.get cannot be: consume one message.
+        _method, _props, replayed = next(ch.consume(QUEUE, auto_ack=True, inactivity_timeout=30))
+        ch.cancel()
+    finally:
+        conn.close()
+    assert replayed == huge
 
 
 def test_a_hostile_attempt_header_counts_as_a_first_attempt(store41, amqp_url):

@@ -29,10 +29,9 @@ def namespace(prefix: str, code: str, account: str) -> str:
     return f"{prefix}breaker:{code}:{account}"
 
 
-def make_breaker(redis_url: str, prefix: str, code: str, account: str, *, fail_max: int = 5,
+def make_breaker(client: redis.Redis, prefix: str, code: str, account: str, *, fail_max: int = 5,
                  reset_timeout: float = 30.0) -> pybreaker.CircuitBreaker:
-    # pybreaker's Redis storage needs bytes from Redis (no decode_responses).
-    client = redis.Redis.from_url(redis_url, decode_responses=False)
+    """``client``: pybreaker's Redis storage needs bytes from it (no ``decode_responses``)."""
     storage = pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, client, namespace=namespace(prefix, code, account))
     return pybreaker.CircuitBreaker(fail_max=fail_max, reset_timeout=reset_timeout, state_storage=storage,
                                     listeners=[_LogListener()], name=f"{code}/{account}")

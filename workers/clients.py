@@ -24,12 +24,13 @@ from urllib.parse import urlparse
 
 import redis
 
+from bridge import redisconn
 from bridge.channels import ChannelAccount
 from workers.channels.base import Channel
 
 
 def _redis(cfg: Any) -> tuple[redis.Redis, str]:
-    return redis.Redis.from_url(cfg.get("redis", "url")), cfg.get("redis", "prefix")
+    return redisconn.connect(cfg), cfg.get("redis", "prefix")
 
 
 def _scale(cfg: Any) -> float:

@@ -11,6 +11,11 @@ import pika
 
 from bridge.db import Database
 
+# The first part of a body lives in kervan_parked.body, the rest in kervan_parked_part rows of this
+# size: each statement stays far below max_allowed_packet (16 MB; bytes travel hex-encoded) and
+# each BLOB below a tenth of InnoDB's redo log (96 MB by default), whatever the body's size.
+PARKED_PART_BYTES = 2 * 1024 * 1024
+
 
 def park(
     db: Database,
@@ -24,10 +29,11 @@ def park(
     headers: dict[str, Any] | None = None,
     attempts: int = 0,
 ) -> None:
-    """Record a parked message; parking the same message again (a redelivery, or at-least-once
-    dead-lettering's duplicates) updates the row instead of adding one."""
-    db.run_in_transaction(
-        lambda cur: cur.execute(
+    """Record a parked message, its body whole however large; parking the same message again (a
+    redelivery, or at-least-once dead-lettering's duplicates) updates the row instead of adding one."""
+
+    def run(cur: Any) -> None:
+        cur.execute(
             "INSERT INTO {p}kervan_parked (message_id, queue, routing_key, event_type, headers, body, reason, attempts)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE reason = VALUES(reason),"
             " attempts = GREATEST(attempts, VALUES(attempts)), last_failed_at = CURRENT_TIMESTAMP(6),"
@@ -38,12 +44,25 @@ def park(
                 routing_key[:255],
                 (event_type or "")[:64] or None,
                 json.dumps(_jsonable(headers or {}), ensure_ascii=False),
-                body,
+                body[:PARKED_PART_BYTES],
                 reason,
                 attempts,
             ),
         )
-    )
+        if cur.rowcount != 1 or len(body) <= PARKED_PART_BYTES:
+            return  # parked before: its parts are there already (same message, same body)
+        parked_id = cur.lastrowid
+        for seq, start in enumerate(range(PARKED_PART_BYTES, len(body), PARKED_PART_BYTES), start=1):
+            cur.execute("INSERT INTO {p}kervan_parked_part (parked_id, seq, data) VALUES (%s, %s, %s)",
+                        (parked_id, seq, body[start:start + PARKED_PART_BYTES]))
+
+    db.run_in_transaction(run)
+
+
+def body_of(db: Database, parked_id: int, first: bytes) -> bytes:
+    """A parked message's whole body: ``first`` (its ``kervan_parked.body``) and its parts."""
+    parts = db.query("SELECT data FROM {p}kervan_parked_part WHERE parked_id = %s ORDER BY seq", (parked_id,))
+    return bytes(first) + b"".join(bytes(r["data"]) for r in parts)
 
 
 def _jsonable(value: Any) -> Any:
@@ -78,7 +97,7 @@ def replay(db: Database, publish: Callable[..., None], parked_id: int) -> bool:
     publish(
         "",
         row["queue"],
-        bytes(row["body"]),
+        body_of(db, parked_id, row["body"]),
         pika.BasicProperties(delivery_mode=2, message_id=row["message_id"], headers={"x-kervan-replay": parked_id}),
     )
     db.execute(

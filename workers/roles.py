@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 
-from bridge import channels, metrics
+from bridge import channels, metrics, redisconn
 from bridge.db import from_config
 from bridge.topology import SUPPLIER_ROLES, SUPPLIERS, Topology
 from workers import batches
@@ -26,7 +26,7 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
         from workers.clients import build_client
         from workers.orders.importer import OrderImporter
 
-        breaker = make_breaker(cfg.get("redis", "url"), cfg.get("redis", "prefix"), account.code, account.account,
+        breaker = make_breaker(redisconn.connect(cfg), cfg.get("redis", "prefix"), account.code, account.account,
                                fail_max=cfg.getint("breaker", "fail_max"),
                                reset_timeout=cfg.getfloat("breaker", "reset_timeout"))
         importer = OrderImporter(db, account, build_client(cfg, account, breaker),
@@ -44,7 +44,7 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
         from workers.channels.errors import BatchNotFound
         from workers.clients import build_client
 
-        breaker = make_breaker(cfg.get("redis", "url"), cfg.get("redis", "prefix"), account.code, account.account,
+        breaker = make_breaker(redisconn.connect(cfg), cfg.get("redis", "prefix"), account.code, account.account,
                                fail_max=cfg.getint("breaker", "fail_max"),
                                reset_timeout=cfg.getfloat("breaker", "reset_timeout"))
         client = build_client(cfg, account, breaker)
