@@ -17,6 +17,10 @@ DEFAULTS: dict[str, dict[str, str]] = {
         # The OpenCart database Kervan lives beside; Kervan's tables use OpenCart's prefix.
         "url": "mysql://root:@127.0.0.1:3306/opencart",
         "prefix": "oc_",
+        # A replica of it for the catalog's product reads (bridge/replica.py); empty: the primary
+        "read_url": "",
+        # seconds a read waits for the replica to reach the primary's position before asking the primary
+        "read_wait": "1.0",
     },
     "amqp": {
         "url": "amqp://guest:guest@127.0.0.1:5672/%2F",

@@ -7,6 +7,7 @@ import importlib
 
 from bridge import channels, metrics, redisconn
 from bridge.db import from_config
+from bridge.replica import FreshReads
 from bridge.topology import SUPPLIER_ROLES, SUPPLIERS, Topology
 from workers import batches
 from workers.breaker import blocks_consumers, make_breaker
@@ -49,7 +50,8 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
                                reset_timeout=cfg.getfloat("breaker", "reset_timeout"))
         client = build_client(cfg, account, breaker)
         window = cfg.getfloat("worker", "coalesce_window")
-        handler = handler_for(db, account, client, coalesce_window=window if window > 0 else None)
+        handler = handler_for(db, account, client, coalesce_window=window if window > 0 else None,
+                              replica=FreshReads.from_config(cfg, db))
         poll = functools.partial(
             batches.poll_loop, db, account.channel_id, client.batch_result, handler.on_created, BatchNotFound,
             cfg.getfloat("worker", "batch_poll_interval"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bridge.channels import ChannelAccount
 from bridge.db import Database
+from bridge.replica import FreshReads
 from workers.catalog.amazon import AmazonCatalog
 from workers.catalog.base import Catalog
 from workers.catalog.hepsiburada import HepsiburadaCatalog
@@ -27,14 +28,15 @@ HANDLERS: dict[str, type[Catalog]] = {
 
 
 def handler_for(db: Database, account: ChannelAccount, client: Channel, *,
-                coalesce_window: float | None = None) -> Catalog:
+                coalesce_window: float | None = None, replica: FreshReads | None = None) -> Catalog:
     """``coalesce_window``: seconds price/stock changes and new listings' creates gather before
-    one request carries them (None: each change is its own request)."""
+    one request carries them (None: each change is its own request). ``replica``: where product
+    reads may go instead of the primary (``bridge/replica.py``)."""
     try:
         cls = HANDLERS[account.code]
     except KeyError:
         raise SystemExit(f"no catalog handler for marketplace {account.code!r}") from None
-    return cls(db, account, client, coalesce_window=coalesce_window)
+    return cls(db, account, client, coalesce_window=coalesce_window, replica=replica)
 
 
 __all__ = [

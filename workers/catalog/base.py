@@ -25,6 +25,7 @@ from bridge.channels import ChannelAccount
 from bridge.db import Database
 from bridge.envelope import Event
 from bridge.opencart import Product, ProductReader
+from bridge.replica import FreshReads
 from workers import batches
 from workers.batches import Entry
 from workers.binder import Listing, ListingBinder, digest
@@ -75,11 +76,13 @@ class Catalog:
     PRICE_FIELDS: ClassVar[tuple[str, ...]] = ("salePrice", "listPrice")
 
     def __init__(self, db: Database, account: ChannelAccount, client: Channel, *, mapping_ttl: float = 30.0,
-                 coalesce_window: float | None = None) -> None:
+                 coalesce_window: float | None = None, replica: FreshReads | None = None) -> None:
         self.db = db
         self.account = account
         self.client = client
         self.reader = ProductReader(db)
+        self.replica = replica
+        self._replica_reader = ProductReader(replica.replica) if replica else None
         self.binder = ListingBinder(db, account.channel_id)
         self._mapping: Any = None
         self._mapping_at = 0.0
@@ -421,12 +424,20 @@ class Catalog:
             finally:
                 self._stale.pop(product_id, None)
 
+    def truth_reader(self) -> ProductReader:
+        """The product reader for OpenCart's truth now: the replica's when one is configured and
+        has caught up with the primary, else the primary's."""
+        if self.replica is None or self._replica_reader is None:
+            return self.reader
+        return self._replica_reader if self.replica.db() is self.replica.replica else self.reader
+
     def _sync(self, product_id: int, event_id: str) -> Future | None:
-        product = self.reader.get(product_id)
+        reader = self.truth_reader()
+        product = reader.get(product_id)
         if product is None:
             self.delete(product_id, event_id)
             return None
-        master = self.reader.get(product.master_id) if product.master_id else None
+        master = reader.get(product.master_id) if product.master_id else None
         self.binder.ensure(product_id, None)
         try:
             desired = self.priced(self.desired(product, master))
