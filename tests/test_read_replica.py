@@ -40,11 +40,17 @@ def free_port() -> int:
 
 
 def _server(datadir: Path, port: int, server_id: int, *, binlog: bool) -> subprocess.Popen:
+    # Its own tmpdir: a second server sharing /tmp with the machine's MariaDB may touch the other's
+    # temporary table files (the machine's server crashed once in ha_maria::drop_table while a
+    # throw-away server started beside it, both on /tmp).
+    tmpdir = datadir.parent / f"{datadir.name}-tmp"
+    tmpdir.mkdir()
     subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
-                    "--auth-root-authentication-method=normal", "--skip-test-db"],
+                    "--auth-root-authentication-method=normal", "--skip-test-db", f"--tmpdir={tmpdir}"],
                    check=True, capture_output=True, timeout=120)
     args = ["mariadbd", "--no-defaults", f"--datadir={datadir}", f"--port={port}", "--bind-address=127.0.0.1",
             f"--socket={datadir}/sock", f"--pid-file={datadir}/pid", f"--server-id={server_id}", "--user=root",
+            f"--tmpdir={tmpdir}",
             "--innodb-buffer-pool-size=64M", "--skip-log-error", "--log-error=" + str(datadir / "error.log")]
     if binlog:
         args += [f"--log-bin={datadir}/bin", "--binlog-format=ROW"]
