@@ -108,8 +108,8 @@ def print_status(cfg) -> int:
         print(f"  Redis unreachable: {data['redis_error']}")
     else:
         for b in data["breakers"]:
-            print(f"  {b['channel']}/{b['account']:<12} {b['state']}"
-                  + ("  (paused by the merchant)" if b["paused"] else ""))
+            name = f"{b['channel']}/{b['account']}"
+            print(f"  {name:<32} {b['state']}" + ("  (paused by the merchant)" if b["paused"] else ""))
     print(f"parked    {data['parked_open']} open")
     print("listings")
     for r in data["listings"]:
