@@ -55,6 +55,15 @@ def generate(path: Path, count: int, shape: str = SHAPE, seed: int = 1) -> int:
 
 
 def _maxrss_mb() -> float:
+    """This process's peak RSS since it was exec'd. Not ``ru_maxrss``: Linux carries that over
+    from the parent through fork and exec, so a child of a runner grown to 3 GB (the bulk-listing
+    benchmark's sandboxes) reported 3 GB whatever it did. ``VmHWM`` belongs to this image alone."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
