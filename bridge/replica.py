@@ -11,12 +11,17 @@ primary; only ``ProductReader`` reads come here."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
 from loguru import logger
 
 from bridge.db import Database
+
+# After the replica failed to answer, reads skip it for this long: a replica that is down (or
+# whose host drops packets, costing a connect timeout each time) must not slow every read.
+REPLICA_BACKOFF_SECONDS = 30.0
 
 
 class FreshReads:
@@ -25,6 +30,7 @@ class FreshReads:
         self.replica = replica
         self.wait_seconds = wait_seconds
         self.served: Counter[str] = Counter()  # "replica" / "primary": where reads went
+        self._skip_until = 0.0
 
     @classmethod
     def from_config(cls, cfg: Any, primary: Database) -> FreshReads | None:
@@ -38,6 +44,9 @@ class FreshReads:
     def db(self) -> Database:
         """Where to read OpenCart's catalogue now: the replica once it has applied everything the
         primary had committed at this moment, else the primary."""
+        if time.monotonic() < self._skip_until:
+            self.served["primary"] += 1
+            return self.primary
         pos = (self.primary.one("SELECT @@gtid_binlog_pos AS pos") or {}).get("pos") or ""
         if not pos:
             # The primary writes no binary log, so no replica follows it that we could wait for.
@@ -46,8 +55,10 @@ class FreshReads:
         try:
             row = self.replica.one("SELECT MASTER_GTID_WAIT(%s, %s) AS caught_up", (pos, self.wait_seconds))
         except Exception as exc:  # noqa: BLE001 - a replica down is a slower read, not an error
-            logger.warning("read replica unavailable, reading from the primary: {}", exc)
+            logger.warning("read replica unavailable, reading from the primary for {:.0f} s: {}",
+                           REPLICA_BACKOFF_SECONDS, exc)
             self.replica.reset()
+            self._skip_until = time.monotonic() + REPLICA_BACKOFF_SECONDS
             row = None
         if row is not None and row["caught_up"] == 0:
             self.served["replica"] += 1

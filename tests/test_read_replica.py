@@ -184,3 +184,14 @@ def test_a_stock_change_synced_while_the_replica_lags_sends_the_new_stock(stores
         assert cat.replica.served["replica"] == before + 1  # read from the replica, and fresh
     finally:
         sb.stop()
+
+
+def test_a_replica_that_does_not_answer_is_skipped_for_a_while(stores):
+    primary, _replica, _admin = stores
+    gone = Database(f"mysql://root:@127.0.0.1:{free_port()}/kervan_replica_test", "oc_", connect_timeout=1)
+    reads = FreshReads(primary, gone, wait_seconds=0.3)
+    assert reads.db() is primary  # refused: the primary answers
+    assert reads._skip_until > 0
+    tried = reads._skip_until
+    assert reads.db() is primary and reads._skip_until == tried  # not tried again at once
+    assert reads.served == {"primary": 2}
