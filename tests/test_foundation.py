@@ -14,7 +14,7 @@ from tests.conftest import MYSQL_URL, unique
 
 KERVAN_TABLES = {
     "kervan_outbox", "kervan_channel", "kervan_mapping", "kervan_listing", "kervan_batch", "kervan_batch_item",
-    "kervan_order_link", "kervan_parked", "kervan_heartbeat", "kervan_migration", "kervan_processed",
+    "kervan_order_link", "kervan_parked", "kervan_parked_part", "kervan_heartbeat", "kervan_migration", "kervan_processed",
     "kervan_category", "kervan_category_attribute", "kervan_cursor", "kervan_job_run",
     "kervan_supplier", "kervan_supplier_product", "kervan_feed_run", "kervan_feed_item", "kervan_supplier_order",
     "kervan_reconcile_report",
