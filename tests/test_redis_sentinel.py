@@ -27,6 +27,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _master(sentinel: int) -> tuple[str, int] | None:
+    try:
+        return Sentinel([("127.0.0.1", sentinel)], sentinel_kwargs={"socket_timeout": 1}).discover_master("kv")
+    except redis.RedisError:
+        return None
+
+
 def answers(port: int) -> bool:
     try:
         return redis.Redis(port=port, socket_timeout=0.5).ping()
@@ -40,7 +47,7 @@ def sentinel_setup(tmp_path):
     common = ["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]
     conf = tmp_path / "sentinel.conf"
     conf.write_text(f"port {sentinel}\nbind 127.0.0.1\nsentinel monitor kv 127.0.0.1 {primary} 1\n"
-                    "sentinel down-after-milliseconds kv 1000\nsentinel failover-timeout kv 5000\n")
+                    "sentinel down-after-milliseconds kv 3000\nsentinel failover-timeout kv 10000\n")
     procs = {
         "primary": subprocess.Popen(["redis-server", "--port", str(primary), "--dir", str(tmp_path), *common],
                                     stdout=subprocess.DEVNULL),
@@ -52,6 +59,7 @@ def sentinel_setup(tmp_path):
         assert wait_until(lambda: answers(primary) and answers(replica) and answers(sentinel), 20)
         # The sentinel has seen the replica (it learns it from the primary) before anything fails.
         assert wait_until(lambda: len(Sentinel([("127.0.0.1", sentinel)]).discover_slaves("kv")) == 1, 30)
+        assert wait_until(lambda: _master(sentinel) == ("127.0.0.1", primary), 30)
         yield primary, replica, sentinel, procs
     finally:
         for p in procs.values():
