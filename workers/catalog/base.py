@@ -228,8 +228,9 @@ class Catalog:
         """What the marketplace will hold once every request already on its way for this listing
         is applied: the confirmed body, then the payloads of its open batches in the order they
         were sent (a sync never runs while a row of the listing waits in a coalescer). Parts are
-        diffed against this, not only against what was confirmed: when a value goes A → B → A while B is still on its way,
-        A must be sent again, or B stays on the marketplace with nothing left to correct it."""
+        diffed against this, not only against what was confirmed: when a value goes A → B → A
+        while B is still on its way, A must be sent again, or B stays on the marketplace with
+        nothing left to correct it."""
         # Fields the marketplace changed by itself since: a request already sent may have been
         # applied before that change (a sale right after our stock update), so it proves nothing,
         # nor does its result if it was confirmed after the binder forgot them.
@@ -272,9 +273,7 @@ class Catalog:
         try:
             batch_id = self.send_rows(part, [d.row for d in waiting])
         except PermanentError as exc:
-            for d in waiting:
-                self.binder.release(d.product_id, d.content_hash)
-            return self.refused(part, items, exc)
+            return self._release_refused(part, items, exc)
         except BaseException:
             for d in waiting:
                 self.binder.release(d.product_id, d.content_hash)
@@ -324,14 +323,15 @@ class Catalog:
                 return
             for h, r in zip(halves, refusals, strict=True):
                 assert r is not None
-                self._release_refused(h, r)
+                self._release_refused(CREATE, h, r)
             return
-        self._release_refused(items, exc)
+        self._release_refused(CREATE, items, exc)
 
-    def _release_refused(self, items: list[tuple[str, Deferred]], exc: PermanentError) -> None:
+    def _release_refused(self, part: str, items: list[tuple[str, Deferred]],
+                         exc: PermanentError) -> dict[str, BaseException]:
         for _, d in items:
             self.binder.release(d.product_id, d.content_hash)
-        self.refused(CREATE, items, exc)
+        return self.refused(part, items, exc)
 
     def send_create(self, product_id: int, key: str, desired: dict[str, Any], h: str) -> Future | None:
         """Create a new listing: at once, or through the create coalescer when a window is set
@@ -427,7 +427,7 @@ class Catalog:
     def truth_reader(self) -> ProductReader:
         """The product reader for OpenCart's truth now: the replica's when one is configured and
         has caught up with the primary, else the primary's."""
-        if self.replica is None or self._replica_reader is None:
+        if self._replica_reader is None:
             return self.reader
         return self._replica_reader if self.replica.db() is self.replica.replica else self.reader
 
