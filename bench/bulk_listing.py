@@ -51,6 +51,10 @@ AMAZON_FEEDS = (5, 300.0)
 # floor of 100,000 products 200 s and keeps the batch floor at a few seconds.
 RATE_SCALE = float(os.environ.get("BULK_RATE_SCALE", "100"))
 SIZES = {"tiny": 5, "quick": 2000, "full": 100_000}
+# Threads per catalog worker (``[worker] threads``, 4 by default). A bulk listing keeps every thread
+# busy reading products, and threads that read at the same time share one read
+# (bridge/grouped.py), so more threads mean larger shared reads. BULK_THREADS overrides it.
+THREADS = int(os.environ.get("BULK_THREADS", "16"))
 
 
 def floors(n: int, scale: float) -> dict[str, Any]:
@@ -109,7 +113,7 @@ def measure(env: DemoEnvironment, n: int, scale: float = RATE_SCALE, timeout: fl
     between ten minutes and an hour) a run
     that has not finished returns what it reached (``finished`` false) instead of running on."""
     timeout = timeout or float(os.environ.get("BULK_TIMEOUT", "0")) or max(600.0, min(3600.0, 300 + n * 0.1))
-    fleet = Fleet(env, CHANNELS, rate_scale=scale)
+    fleet = Fleet(env, CHANNELS, rate_scale=scale, worker={"threads": str(THREADS)})
     ok = False
     try:
         # Only the generated products are for sale: the demo catalogue is taken off first.
@@ -149,7 +153,7 @@ def measure(env: DemoEnvironment, n: int, scale: float = RATE_SCALE, timeout: fl
             **({} if finished else {"logs": str(fleet.log_dir)}),  # kept when the run stopped short
             "listings_per_s": settled / wall if wall else 0.0,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "rate_scale": scale, "wall_s": wall, "generate_s": generate_s,
+            "rate_scale": scale, "threads": THREADS, "wall_s": wall, "generate_s": generate_s,
             "outbox_insert_s": outbox_s,
             "finished_s_by_channel": progress.done_at,
             "batch_floor_s": f["batch_floor_s"], "batch_floor_by_channel": f["batch_floor_by_channel"],

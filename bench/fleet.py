@@ -83,8 +83,10 @@ class Fleet:
         self.procs.append(p)
         return p
 
-    def start_worker(self, code: str) -> Proc:
-        p = Proc(self.env.cfg, "worker", "catalog", "--channel", code, log_dir=self.log_dir)
+    def start_worker(self, code: str, partitions: str | None = None) -> Proc:
+        """A catalog worker; ``partitions`` ("0,1"): the catalog partitions it owns."""
+        extra = ("--partitions", partitions) if partitions is not None else ()
+        p = Proc(self.env.cfg, "worker", "catalog", "--channel", code, *extra, log_dir=self.log_dir)
         self.procs.append(p)
         self.workers[code].append(p)
         return p

@@ -55,14 +55,14 @@ def _child(out: str, argv: list[str]) -> int:
         stats.dump_stats(out)
 
 
-def profile(channel: str, products: int, rate_scale: float, top: int = 35) -> str:
+def profile(channel: str, products: int, rate_scale: float, top: int = 35, threads: int | None = None) -> str:
     from bench.env import fresh
     from bench.fleet import Fleet
     from bench.generate import generate
     from kervan.procs import ROOT
 
     env = fresh()
-    fleet = Fleet(env, (channel,), rate_scale=rate_scale)
+    fleet = Fleet(env, (channel,), rate_scale=rate_scale, worker={"threads": str(threads)} if threads else None)
     out = Path(tempfile.mkdtemp(prefix="kervan-profile-")) / f"{channel}.pstats"
     log = open(fleet.log_dir / "profiled-worker.log", "wb")  # noqa: SIM115 - closed below
     try:
@@ -108,11 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--products", type=int, default=5000)
     p.add_argument("--rate-scale", type=float, default=100.0)
     p.add_argument("--top", type=int, default=35)
+    p.add_argument("--threads", type=int, default=None, help="[worker] threads of the profiled worker")
     args = p.parse_args(argv)
     from bridge import logsetup
 
     logsetup.setup("WARNING")
-    print(profile(args.channel, args.products, args.rate_scale, args.top))
+    print(profile(args.channel, args.products, args.rate_scale, args.top, args.threads))
     return 0
 
 

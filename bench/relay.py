@@ -1,7 +1,7 @@
 """Outbox relay throughput against the broker's own ceiling, measured in the same run.
 
 Baseline: a bare pika SelectConnection loop publishing the very messages the relay publishes —
-same bodies and the same properties (message id, correlation id, type, the aggregate/seq headers,
+same bodies and the same properties (message id, correlation id, type, the aggregate/seq/bucket headers,
 persistent, mandatory) to the same quorum queue — with asynchronous confirms and the same window:
 what this machine's RabbitMQ and pika can do at best with nothing to read or mark. A second
 baseline publishes the bodies with minimal properties (how this benchmark measured before).
@@ -24,14 +24,15 @@ import pika
 from bridge import outbox
 from bridge.heartbeat import wait_until
 from bridge.relay import Relay, RelaySettings
-from bridge.topology import Topology, connection_parameters, declare_all
+from bridge.topology import BUCKET_HEADER, Topology, bucket_of, connection_parameters, declare_all
 
 
 def properties(event) -> pika.BasicProperties:
     """The properties the relay gives every message (``bridge.relay``)."""
     return pika.BasicProperties(content_type="application/json", delivery_mode=2, message_id=event.id,
                                 correlation_id=event.correlation_id, type=event.type,
-                                headers={"aggregate": event.aggregate, "seq": event.seq})
+                                headers={"aggregate": event.aggregate, "seq": event.seq,
+                                         BUCKET_HEADER: bucket_of(event.aggregate)})
 
 
 def bare_pika(amqp_url: str, bodies: list[bytes], window: int, props: list | None = None) -> float:

@@ -4,18 +4,21 @@ Every sandbox answer takes 100–300 ms (uniform), as a real marketplace API doe
 ``n`` freshly generated products (one ``product.saved`` each) through the relay and the catalog
 workers of one channel, and counts listings written back per second.
 
-What to expect, and what this measures honestly: every work queue is a quorum queue with
-**single active consumer** (per-aggregate order needs one consumer at a time), so a second or
-fourth process on the same channel is a hot standby — it takes over within seconds when the active
-one dies, but does not add throughput. What does scale:
+The channel's catalog queue is split into ``PARTITIONS`` partitions (``[worker]
+catalog_partitions``): products are spread over them by hash, each partition has a single active
+consumer (one product's events stay in order), and each process is started owning its share
+(``kervan worker catalog --partitions 0,1``), standing by for the others. So processes add
+throughput the way threads do, until the shared limit is reached:
 
-- **threads inside the active worker** (``[worker] threads``): requests to the marketplace overlap,
-  so a latency-bound channel (N11: no documented rate limit on product writes) speeds up with
-  threads until the database or the CPU is the bottleneck;
-- **more channels / accounts**: each account has its own queue, limiter and active consumer, so the
-  fleet's total throughput grows with accounts (not measured here: the sandboxes serve one account);
-- a **rate-limited** channel (Trendyol: 50 requests per 10 s per endpoint, shared through Redis by
-  every process) stays at the limit however many threads or processes it is given.
+- **Amazon** creates one listing per ``putListingsItem`` (documented 5/s, burst 10, shared
+  through Redis by every process). Limits here are the documented ones × ``AMAZON_SCALE`` on the
+  sandbox and the fleet alike, so the shared limit sits where two processes of four threads reach
+  it: one process, then two, then four, climb to the limit and stay there.
+- **N11** has no documented limit and takes creates in batches of up to 1,000, so what bounds it
+  is the work per listing in the worker (reading the product, the listing rows) and the write-back.
+
+Before partitions, a second or fourth process on a channel was only a hot standby
+(single active consumer on one queue); the table of that time said so ("1 did the work").
 """
 
 from __future__ import annotations
@@ -31,7 +34,14 @@ from bridge.heartbeat import wait_until
 from kervan.demo import DemoEnvironment
 
 LATENCY = [0.1, 0.3]
-CREATE = {"n11": "product_create", "trendyol": "create"}  # the create endpoint in each request log
+CREATE = {"n11": "product_create", "trendyol": "create", "amazon": "putListingsItem"}  # in each request log
+PARTITIONS = 4
+AMAZON_SCALE = 8.0  # putListingsItem 5/s × 8 = 40/s: reached by about 2 processes × 4 threads
+
+
+def owned(processes: int, index: int) -> str:
+    """The partitions process ``index`` of ``processes`` owns ("0,1" for the first of two)."""
+    return ",".join(str(k) for k in range(PARTITIONS) if k % processes == index)
 
 
 def _creates(fleet: Fleet, code: str) -> int:
@@ -41,9 +51,10 @@ def _creates(fleet: Fleet, code: str) -> int:
 def _step(fleet: Fleet, env: DemoEnvironment, code: str, n: int, processes: int, threads: int,
           first_number: int) -> dict[str, Any]:
     env.cfg = env.cfg.with_overrides({"worker": {"threads": str(threads)}})
-    workers = [fleet.start_worker(code) for _ in range(processes)]
+    workers = [fleet.start_worker(code, owned(processes, i)) for i in range(processes)]
     try:
-        if not wait_until(lambda: all("consuming" in w.log() for w in workers), 60, 0.2):
+        # Every process on its own partitions and standing by for the others' (standby_after).
+        if not wait_until(lambda: all(w.log().count("consuming") >= PARTITIONS for w in workers), 60, 0.2):
             raise RuntimeError(f"workers did not start; logs in {fleet.log_dir}")
         ids = generate(env.db, n, first_number=first_number)
         before = _creates(fleet, code)
@@ -61,7 +72,7 @@ def _step(fleet: Fleet, env: DemoEnvironment, code: str, n: int, processes: int,
         watcher.start()
         seconds = fleet.list_products(ids, timeout=60 + n * 1.5)
         watcher.join(5)
-        # Single active consumer: count the processes that sent anything (the others stood by).
+        # Each partition has one active consumer: count the processes that sent anything.
         active = sum(1 for w in workers if " → " in w.log())
         return {"channel": code, "processes": processes, "threads": threads, "products": n, "seconds": seconds,
                 "per_s": n / seconds, "sent_s": sent[0] if sent else None,
@@ -75,7 +86,9 @@ def _step(fleet: Fleet, env: DemoEnvironment, code: str, n: int, processes: int,
 def measure(env: DemoEnvironment, code: str, n: int, steps: list[tuple[int, int]]) -> list[dict[str, Any]]:
     """The steps (processes, threads) of one channel, on a fleet serving only that channel (so no
     other channel's queue fills with events nobody consumes)."""
-    fleet = Fleet(env, (code,))
+    scale = AMAZON_SCALE if code == "amazon" else 1.0
+    fleet = Fleet(env, (code,), rate_scale=scale,
+                  worker={"catalog_partitions": str(PARTITIONS), "standby_after": "1"})
     ok = False
     try:
         env.db.execute("UPDATE {p}product SET status = 0")
@@ -85,6 +98,7 @@ def measure(env: DemoEnvironment, code: str, n: int, steps: list[tuple[int, int]
         for i, (processes, threads) in enumerate(steps):
             out.append(_step(fleet, env, code, n, processes, threads, 1 + i * n))
         for s in out:
+            s["baseline"] = f"{out[0]['processes']} process × {out[0]['threads']} thread(s)"
             s["ratio"] = s["per_s"] / out[0]["per_s"]
             s["sent_ratio"] = (s["sent_per_s"] / out[0]["sent_per_s"]) if s["sent_per_s"] and out[0]["sent_per_s"] \
                 else None
@@ -96,18 +110,18 @@ def measure(env: DemoEnvironment, code: str, n: int, steps: list[tuple[int, int]
 
 def run(quick: bool = False, tiny: bool = False) -> dict[str, Any]:
     if tiny:
-        n, plan = 3, {"n11": [(1, 1), (2, 1)]}
+        plan = {"n11": (12, [(1, 1), (2, 1)])}  # enough products that both halves get some
     else:
-        n = 30 if quick else 120
-        plan = {"n11": [(1, 1), (2, 1), (4, 1), (1, 4), (1, 8)], "trendyol": [(1, 1), (1, 8), (4, 8)]}
+        plan = {"amazon": (150 if quick else 400, [(1, 2), (1, 4), (2, 4), (4, 4)]),
+                "n11": (300 if quick else 1000, [(1, 4), (2, 4), (4, 4)])}
     steps = []
-    for code, todo in plan.items():
+    for code, (n, todo) in plan.items():
         env = fresh()
         try:
             steps += measure(env, code, n, todo)
         finally:
             env.close()
-    return {"latency_s": LATENCY, "steps": steps}
+    return {"latency_s": LATENCY, "partitions": PARTITIONS, "amazon_rate_scale": AMAZON_SCALE, "steps": steps}
 
 
 def report(r: dict[str, Any]) -> list[str]:
@@ -117,7 +131,11 @@ def report(r: dict[str, Any]) -> list[str]:
                 and s.get("sent_ratio") else "sent: not measured")
         rows.append(
             f"| scaling: {s['channel']} catalog sync, {s['processes']} process(es) × {s['threads']} thread(s)"
-            f" ({s['processes_that_worked']} did the work), sandbox latency {r['latency_s'][0] * 1000:.0f}–"
+            f" ({s['processes_that_worked']} did the work; {r.get('partitions', 1)} partitions"
+            + (f"; putListingsItem limit 5/s × {r['amazon_rate_scale']:g}" if s["channel"] == "amazon"
+               and r.get("amazon_rate_scale") else "")
+            + f"), sandbox latency {r['latency_s'][0] * 1000:.0f}–"
             f"{r['latency_s'][1] * 1000:.0f} ms, {s['products']} products | {sent}; written back"
-            f" {s['per_s']:,.1f} listings/s | 1 process × 1 thread on {s['channel']} | {s['ratio']:.2f} | see text |")
+            f" {s['per_s']:,.1f} listings/s | {s.get('baseline', '1 process × 1 thread')} on {s['channel']}"
+            f" | {s['ratio']:.2f} | see text |")
     return rows

@@ -54,6 +54,13 @@ DEFAULTS: dict[str, dict[str, str]] = {
         # Seconds price/stock changes of one channel gather before one request carries them all
         # (up to the marketplace's largest batch); 0 sends each change alone.
         "coalesce_window": "0.3",
+        # Catalog queues per channel (1, 2, 4, 8 or 16): products are split over them by hash,
+        # each queue has one active consumer, so that many processes work on one channel at once.
+        "catalog_partitions": "1",
+        # The partitions this process consumes first (e.g. "0,1"); it takes the others only as a
+        # standby, "standby_after" seconds later. Empty: all of them at once.
+        "partitions": "",
+        "standby_after": "5",
     },
     "orders": {
         # Seconds between order polls of the orders worker (until the scheduler sends the polls),

@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bridge.db import Database
+from bridge.grouped import GroupedReads
 
 VERSION_41 = "4.1"
 VERSION_40 = "4.0"
@@ -355,6 +356,7 @@ class ProductReader:
         self.db = db
         self._clock = clock
         self._settings: StoreSettings | None = None
+        self._grouped: GroupedReads[int, Product] = GroupedReads(self.load)
 
     # -- settings ------------------------------------------------------------------------------
     @property
@@ -417,6 +419,12 @@ class ProductReader:
     # -- reading -------------------------------------------------------------------------------
     def get(self, product_id: int | str) -> Product | None:
         return self.load([product_id]).get(_int(product_id))
+
+    def get_grouped(self, product_id: int) -> Product | None:
+        """``get`` for threads reading at the same time: those that ask while a read runs are
+        read together next (``bridge/grouped.py``). Not inside a transaction of the caller's:
+        another thread's connection may do the reading."""
+        return self._grouped.get(int(product_id))
 
     def load(self, product_ids: Iterable[int | str]) -> dict[int, Product]:
         """The products among ``product_ids`` that exist, keyed by id, in the order asked for.

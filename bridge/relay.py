@@ -25,7 +25,7 @@ from bridge import metrics, outbox
 from bridge.db import Database
 from bridge.heartbeat import Heartbeat
 from bridge.leader import LeaderLock
-from bridge.topology import Topology, connection_parameters, declare_all
+from bridge.topology import BUCKET_HEADER, Topology, bucket_of, connection_parameters, declare_all
 
 
 @dataclass
@@ -209,7 +209,8 @@ class _Session:
             message_id=event.id,
             correlation_id=event.correlation_id,
             type=event.type,
-            headers={"aggregate": event.aggregate, "seq": event.seq},
+            # bucket: which partition of a partitioned queue takes it (bridge/topology.py).
+            headers={"aggregate": event.aggregate, "seq": event.seq, BUCKET_HEADER: bucket_of(event.aggregate)},
         )
         self.channel.basic_publish(self.s.exchange, event.routing_key, event.to_json(), props, mandatory=True)
         self.inflight[self.next_tag] = row["id"]

@@ -8,6 +8,19 @@
                                                      ▼
                            (delivery limit exceeded: crash loops) ──▶ "kervan.dlx" ──▶ kervan.parked
 
+With ``[worker] catalog_partitions`` = P > 1, a channel's catalog events are split by product
+across P queues, each with its own single active consumer, so P processes work at once and one
+product's events still go through one queue, in order:
+
+    exchange "kervan" ──▶ kervan.catalog.<channel>.parts<P> (headers: "bucket" = crc32(aggregate) % 64)
+                              ──▶ kervan.catalog.<channel> (partition 0), kervan.catalog.<channel>.p1 … p<P-1>
+
+The relay stamps every message with its bucket; the buckets are dealt round-robin over the
+partitions. A message without one (published before an upgrade) goes to partition 0 through the
+headers exchange's alternate exchange rather than nowhere. P is a power of two up to 16; the
+exchange is named after it, so a new count is routed in full before the old count's exchange is
+deleted (a message in between may arrive twice, never zero times).
+
 Rules followed (reliability.md §11): quorum queues with an explicit delivery limit (3.10 has no
 default), at-least-once dead-lettering (needs overflow=reject-publish), delays by per-queue TTL
 tiers instead of holding deliveries, a parking queue drained into ``kervan_parked``.
@@ -17,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import zlib
 from dataclasses import dataclass
 
 import pika
@@ -49,6 +63,20 @@ SUPPLIER_ROLES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Buckets a message's aggregate hashes into (bridge/relay.py stamps them); partitions take buckets
+# round-robin, so any partition count up to this divides the products evenly enough.
+BUCKETS = 64
+BUCKET_HEADER = "bucket"
+PARTITIONED_ROLES = ("catalog",)
+PARTITION_COUNTS = (1, 2, 4, 8, 16)
+
+
+def bucket_of(aggregate: str) -> str:
+    """The bucket header of a message about ``aggregate`` ("product:40"): the same in every
+    process and on every run (unlike ``hash()``)."""
+    return str(zlib.crc32(aggregate.encode()) % BUCKETS)
+
+
 @dataclass(frozen=True)
 class Topology:
     exchange: str = "kervan"
@@ -58,6 +86,12 @@ class Topology:
     delivery_limit: int = 20
     max_length: int = 1_000_000
     supplier_roles: tuple[str, ...] = ()
+    catalog_partitions: int = 1
+
+    def __post_init__(self) -> None:
+        if self.catalog_partitions not in PARTITION_COUNTS:
+            raise ValueError(f"[worker] catalog_partitions must be one of {', '.join(map(str, PARTITION_COUNTS))},"
+                             f" not {self.catalog_partitions}")
 
     @classmethod
     def from_config(cls, cfg) -> Topology:
@@ -67,12 +101,26 @@ class Topology:
             retry_tiers=tuple(int(x) for x in cfg.getlist("worker", "retry_tiers")),
             delivery_limit=cfg.getint("worker", "delivery_limit"),
             supplier_roles=tuple(r for r in cfg.getlist("suppliers", "roles") if r in SUPPLIER_ROLES),
+            catalog_partitions=cfg.getint("worker", "catalog_partitions"),
         )
 
     # -- names --------------------------------------------------------------------------------
     @staticmethod
     def queue(role: str, channel: str) -> str:
         return f"kervan.{role}.{channel}"
+
+    def partitions(self, role: str) -> int:
+        return self.catalog_partitions if role in PARTITIONED_ROLES else 1
+
+    def queues(self, role: str, channel: str) -> list[str]:
+        """The work queues of a role × channel: one, or one per partition (the first keeps the
+        unpartitioned name, so switching partitions on keeps what waits in it)."""
+        base = self.queue(role, channel)
+        return [base] + [f"{base}.p{k}" for k in range(1, self.partitions(role))]
+
+    @staticmethod
+    def parts_exchange(queue: str, partitions: int) -> str:
+        return f"{queue}.parts{partitions}"
 
     @staticmethod
     def retry_queue(queue: str, delay: int) -> str:
@@ -88,7 +136,7 @@ class Topology:
         return [key.format(channel=channel) for key in ROLES[role]]
 
     def work_queues(self) -> list[str]:
-        return [self.queue(r, c) for r, c in self._role_channels()]
+        return [q for r, c in self._role_channels() for q in self.queues(r, c)]
 
     def _role_channels(self, roles: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
         pairs = [(r, c) for r in roles or self.roles if r in ROLES for c in self.channels]
@@ -137,12 +185,46 @@ class Topology:
         for key in CONTROL_BINDINGS:
             ch.queue_bind(CONTROL, self.exchange, routing_key=key)
         for role, channel in self._role_channels(roles):
-            q = self.queue(role, channel)
-            ch.queue_declare(q, durable=True, arguments=self.work_args())
-            for key in self.bindings(role, channel):
-                ch.queue_bind(q, self.exchange, routing_key=key)
-            for delay in self.retry_tiers:
-                ch.queue_declare(self.retry_queue(q, delay), durable=True, arguments=self.retry_args(q, delay))
+            queues = self.queues(role, channel)
+            for q in queues:
+                ch.queue_declare(q, durable=True, arguments=self.work_args())
+                for delay in self.retry_tiers:
+                    ch.queue_declare(self.retry_queue(q, delay), durable=True, arguments=self.retry_args(q, delay))
+            if len(queues) == 1:
+                self._route_direct(ch, role, channel, queues[0])
+            else:
+                self._route_by_bucket(ch, role, channel, queues)
+
+    def _route_direct(self, ch: BlockingChannel, role: str, channel: str, q: str) -> None:
+        for key in self.bindings(role, channel):
+            ch.queue_bind(q, self.exchange, routing_key=key)
+        if role in PARTITIONED_ROLES:
+            self._drop_other_counts(ch, q, keep=1)
+
+    def _route_by_bucket(self, ch: BlockingChannel, role: str, channel: str, queues: list[str]) -> None:
+        parts = self.parts_exchange(queues[0], len(queues))
+        unbucketed = f"{queues[0]}.unbucketed"
+        ch.exchange_declare(unbucketed, exchange_type="fanout", durable=True)
+        ch.queue_bind(queues[0], unbucketed)
+        ch.exchange_declare(parts, exchange_type="headers", durable=True,
+                            arguments={"alternate-exchange": unbucketed})
+        for b in range(BUCKETS):
+            ch.queue_bind(queues[b % len(queues)], parts, arguments={"x-match": "all", BUCKET_HEADER: str(b)})
+        for key in self.bindings(role, channel):
+            ch.exchange_bind(parts, self.exchange, routing_key=key)
+        # Only now that the new count routes everything: the old ways in stop.
+        for key in self.bindings(role, channel):
+            ch.queue_unbind(queues[0], self.exchange, routing_key=key)
+        self._drop_other_counts(ch, queues[0], keep=len(queues))
+
+    def _drop_other_counts(self, ch: BlockingChannel, base: str, keep: int) -> None:
+        # Deleting an exchange drops its bindings and is a no-op when it does not exist. The queues
+        # of a larger count are kept: what waits there is not thrown away (deploy/README.md).
+        for n in PARTITION_COUNTS[1:]:
+            if n != keep:
+                ch.exchange_delete(self.parts_exchange(base, n))
+        if keep == 1:
+            ch.exchange_delete(f"{base}.unbucketed")
 
 
 def amqp_urls(url: str) -> list[str]:

@@ -64,6 +64,8 @@ def cmd_worker(args) -> int:
     from workers.roles import build_worker
 
     cfg = _cfg(args)
+    if args.partitions is not None:
+        cfg = cfg.with_overrides({"worker": {"partitions": args.partitions}})
     if args.role in ("catalog", "orders") and not args.channel:
         raise SystemExit(f"kervan worker {args.role} needs --channel (trendyol, hepsiburada, n11, amazon)")
     worker = build_worker(cfg, args.role, args.channel)
@@ -221,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="run a worker role for one channel (feeds and dropship: for every supplier)")
     w.add_argument("role", choices=["catalog", "orders", "feeds", "dropship"])
     w.add_argument("--channel", default="", help="the marketplace (catalog and orders roles)")
+    w.add_argument("--partitions", default=None,
+                   help="catalog partitions this process consumes first, e.g. 0,1 ([worker] partitions)")
     w.set_defaults(fn=cmd_worker)
 
     s = sub.add_parser("sandbox", help="run local marketplace simulators")

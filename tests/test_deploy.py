@@ -38,6 +38,11 @@ def test_worker_template_splits_role_and_channel():
     script = script.replace("exec /opt/kervan/.venv/bin/kervan worker", "echo")
     out = subprocess.run(["sh", "-c", script, "catalog-trendyol"], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["catalog", "--channel", "trendyol"]
+    # A share of a partitioned channel's catalog queues.
+    out = subprocess.run(["sh", "-c", script, "catalog-trendyol-0,1"], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["catalog", "--channel", "trendyol", "--partitions", "0,1"]
+    assert build_parser().parse_args(["worker", "catalog", "--channel", "trendyol", "--partitions", "0,1"]
+                                     ).partitions == "0,1"
 
 
 # --- deploy/compose.yml, deploy/k8s/, deploy/grafana/, Makefile ops targets -------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,76 +80,108 @@ def claim_due(db: Database, channel_id: int, limit: int = 20, recheck_seconds: f
     return db.run_in_transaction(run)
 
 
-def _newer_fields(cur, channel_id: int, product_id: int, batch_item_id: int) -> set[str]:
-    """Fields that a later submission for the same product already got accepted: an older batch
-    whose result arrives late (it was polled again after a failure) must not overwrite them."""
-    cur.execute(
-        "SELECT i.payload FROM {p}kervan_batch_item i JOIN {p}kervan_batch b ON b.batch_id = i.batch_id"
-        " WHERE b.channel_id = %s AND i.product_id = %s AND i.batch_item_id > %s AND i.status = 'success'",
-        (channel_id, product_id, batch_item_id),
-    )
-    fields: set[str] = set()
-    for row in cur.fetchall():
-        fields.update(json.loads(row["payload"] or "{}"))
-    return fields
+@dataclass(frozen=True)
+class Accepted:
+    """What the marketplace accepted for one listing: the part, its fields, and (for a batch
+    item) the item's id, which orders it against later submissions for the same product."""
+
+    product_id: int
+    part: str
+    payload: dict[str, Any]
+    batch_item_id: int | None = None
 
 
-def _merge_confirmed(cur, channel_id: int, product_id: int, part: str, payload: dict[str, Any],
-                     batch_item_id: int | None = None) -> None:
-    """Fold what the marketplace accepted into the listing's confirmed body; the listing is
-    synced once that body is exactly what was last submitted."""
-    newer: set[str] = set()
-    if batch_item_id is not None and part not in ("archive", "delete"):
-        newer = _newer_fields(cur, channel_id, product_id, batch_item_id)
-        payload = {k: v for k, v in payload.items() if k not in newer}
+def _newer_fields(cur, channel_id: int, accepted: list[Accepted]) -> dict[int, set[str]]:
+    """Per batch item: the fields that a later submission for the same product already got
+    accepted. An older batch whose result arrives late (it was polled again after a failure) must
+    not overwrite them. One query for the whole batch, not one per item."""
+    items = [a for a in accepted if a.batch_item_id is not None and a.part not in ("archive", "delete")]
+    if not items:
+        return {}
+    pids = sorted({a.product_id for a in items})
     cur.execute(
-        "SELECT confirmed_body, pending_hash FROM {p}kervan_listing WHERE channel_id = %s AND product_id = %s"
-        " FOR UPDATE",
-        (channel_id, product_id),
+        "SELECT i.product_id, i.batch_item_id, i.payload FROM {p}kervan_batch_item i"  # noqa: S608
+        " JOIN {p}kervan_batch b ON b.batch_id = i.batch_id"
+        f" WHERE b.channel_id = %s AND i.product_id IN ({','.join(['%s'] * len(pids))})"
+        " AND i.batch_item_id > %s AND i.status = 'success'",
+        (channel_id, *pids, min(a.batch_item_id for a in items)),
     )
-    row = cur.fetchone()
-    if row is None:
+    later = [(r["product_id"], r["batch_item_id"], json.loads(r["payload"] or "{}")) for r in cur.fetchall()]
+    out: dict[int, set[str]] = {}
+    for a in items:
+        fields: set[str] = set()
+        for pid, item_id, payload in later:
+            if pid == a.product_id and item_id > a.batch_item_id:
+                fields.update(payload)
+        out[a.batch_item_id] = fields
+    return out
+
+
+def _merge_confirmed(cur, channel_id: int, accepted: list[Accepted]) -> None:
+    """Fold what the marketplace accepted into each listing's confirmed body; a listing is synced
+    once that body is exactly what was last submitted. The listings are locked in one statement
+    and merged in order, so the same product twice merges its second part over its first."""
+    if not accepted:
         return
-    if part == "archive":
-        # Off sale on the marketplace; the product was deleted in OpenCart, so finish the job.
-        cur.execute(
-            "UPDATE {p}kervan_listing SET status = 'archived', pending_hash = NULL, last_error = NULL"
-            " WHERE channel_id = %s AND product_id = %s",
-            (channel_id, product_id),
-        )
-        outbox.write(cur, outbox.product_deleted(product_id, reason="archived"))
-        return
-    if part == "delete":
-        cur.execute(
-            "UPDATE {p}kervan_listing SET status = 'deleted', confirmed_body = NULL, content_hash = NULL,"
-            " remote_id = NULL, pending_hash = NULL, last_error = NULL, synced_at = CURRENT_TIMESTAMP(6)"
-            " WHERE channel_id = %s AND product_id = %s",
-            (channel_id, product_id),
-        )
-        return
-    existing = json.loads(row["confirmed_body"] or "{}")
-    accepted = {k: v for k, v in payload.items() if k != "contentId"}
-    if part in ("create", "unapproved"):
-        # A whole body replaces what we knew, except fields a later submission already set.
-        confirmed = {**{k: v for k, v in existing.items() if k in newer}, **accepted}
-    else:
-        confirmed = {**existing, **accepted}
-    h = digest(confirmed)
-    synced = row["pending_hash"] in (None, h)
+    newer_by_item = _newer_fields(cur, channel_id, accepted)
+    pids = sorted({a.product_id for a in accepted})
     cur.execute(
-        "UPDATE {p}kervan_listing SET confirmed_body = %s, content_hash = %s,"
-        " status = IF(%s, 'synced', status), pending_hash = IF(%s, NULL, pending_hash),"
-        " last_error = IF(%s, NULL, last_error), synced_at = IF(%s, CURRENT_TIMESTAMP(6), synced_at)"
-        " WHERE channel_id = %s AND product_id = %s",
-        (json.dumps(confirmed, ensure_ascii=False), h, synced, synced, synced, synced, channel_id, product_id),
+        "SELECT product_id, confirmed_body, pending_hash FROM {p}kervan_listing"  # noqa: S608
+        f" WHERE channel_id = %s AND product_id IN ({','.join(['%s'] * len(pids))}) FOR UPDATE",
+        (channel_id, *pids),
     )
+    listings = {r["product_id"]: r for r in cur.fetchall()}
+    for a in accepted:
+        row = listings.get(a.product_id)
+        if row is None:
+            continue
+        if a.part == "archive":
+            # Off sale on the marketplace; the product was deleted in OpenCart, so finish the job.
+            cur.execute(
+                "UPDATE {p}kervan_listing SET status = 'archived', pending_hash = NULL, last_error = NULL"
+                " WHERE channel_id = %s AND product_id = %s",
+                (channel_id, a.product_id),
+            )
+            outbox.write(cur, outbox.product_deleted(a.product_id, reason="archived"))
+            row["pending_hash"] = None
+            continue
+        if a.part == "delete":
+            cur.execute(
+                "UPDATE {p}kervan_listing SET status = 'deleted', confirmed_body = NULL, content_hash = NULL,"
+                " remote_id = NULL, pending_hash = NULL, last_error = NULL, synced_at = CURRENT_TIMESTAMP(6)"
+                " WHERE channel_id = %s AND product_id = %s",
+                (channel_id, a.product_id),
+            )
+            row["confirmed_body"] = row["pending_hash"] = None
+            continue
+        newer = newer_by_item.get(a.batch_item_id, set()) if a.batch_item_id is not None else set()
+        existing = json.loads(row["confirmed_body"] or "{}")
+        accepted_fields = {k: v for k, v in a.payload.items() if k != "contentId" and k not in newer}
+        if a.part in ("create", "unapproved"):
+            # A whole body replaces what we knew, except fields a later submission already set.
+            confirmed = {**{k: v for k, v in existing.items() if k in newer}, **accepted_fields}
+        else:
+            confirmed = {**existing, **accepted_fields}
+        h = digest(confirmed)
+        synced = row["pending_hash"] in (None, h)
+        body = json.dumps(confirmed, ensure_ascii=False)
+        cur.execute(
+            "UPDATE {p}kervan_listing SET confirmed_body = %s, content_hash = %s,"
+            " status = IF(%s, 'synced', status), pending_hash = IF(%s, NULL, pending_hash),"
+            " last_error = IF(%s, NULL, last_error), synced_at = IF(%s, CURRENT_TIMESTAMP(6), synced_at)"
+            " WHERE channel_id = %s AND product_id = %s",
+            (body, h, synced, synced, synced, synced, channel_id, a.product_id),
+        )
+        row["confirmed_body"] = body
+        if synced:
+            row["pending_hash"] = None
 
 
 def confirm_now(db: Database, channel_id: int, entries: list[Entry]) -> None:
     """The marketplace told us synchronously that it already holds these values (e.g. Trendyol's
     'same request within 15 minutes'): confirm them without a batch."""
-    db.run_in_transaction(lambda cur: [_merge_confirmed(cur, channel_id, e.product_id, e.part, e.payload)
-                                       for e in entries])
+    db.run_in_transaction(lambda cur: _merge_confirmed(
+        cur, channel_id, [Accepted(e.product_id, e.part, e.payload) for e in entries]))
 
 
 def apply_result(db: Database, batch: dict[str, Any], result) -> list[int]:
@@ -157,12 +190,14 @@ def apply_result(db: Database, batch: dict[str, Any], result) -> list[int]:
     created: list[int] = []
 
     def run(cur) -> None:
-        cur.execute("SELECT * FROM {p}kervan_batch_item WHERE batch_id = %s FOR UPDATE", (batch["batch_id"],))
-        items = {r["item_key"]: r for r in cur.fetchall()}
+        created.clear()  # a transaction retried after a deadlock starts over
+        cur.execute("SELECT * FROM {p}kervan_batch_item WHERE batch_id = %s ORDER BY batch_item_id FOR UPDATE",
+                    (batch["batch_id"],))
+        items = cur.fetchall()
         outcomes = {str(i.key): i for i in result.items}
-        failed = 0
-        for key, item in items.items():
-            outcome = outcomes.get(key)
+        decided: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+        for item in items:
+            outcome = outcomes.get(item["item_key"])
             if outcome is None and getattr(result, "unlisted_ok", False):
                 status, message = "success", None
             elif outcome is None:
@@ -174,34 +209,45 @@ def apply_result(db: Database, batch: dict[str, Any], result) -> list[int]:
             else:
                 status = "success" if outcome.status == "SUCCESS" else "failed"
                 message = "; ".join(outcome.reasons) or None
+            decided.setdefault((status, message), []).append(item)
+        # One statement per distinct outcome rather than per item: a 1,000-item batch that all
+        # succeeded is one UPDATE here and one SELECT … FOR UPDATE of its listings below.
+        for (status, message), group in decided.items():
+            ids = [i["batch_item_id"] for i in group]
             cur.execute(
-                "UPDATE {p}kervan_batch_item SET status = %s, message = %s WHERE batch_item_id = %s",
-                (status, message, item["batch_item_id"]),
+                "UPDATE {p}kervan_batch_item SET status = %s, message = %s"  # noqa: S608 - placeholders only
+                f" WHERE batch_item_id IN ({','.join(['%s'] * len(ids))})",
+                (status, message, *ids),
             )
-            metrics.BATCH_ITEMS.labels(str(batch["channel_id"]), status).inc()
-            pid = item["product_id"]
+            metrics.BATCH_ITEMS.labels(str(batch["channel_id"]), status).inc(len(group))
+        succeeded = [i for (status, _), group in decided.items() if status == "success" for i in group]
+        succeeded.sort(key=lambda i: i["batch_item_id"])
+        _merge_confirmed(cur, batch["channel_id"], [
+            Accepted(i["product_id"], i["part"], json.loads(i["payload"] or "{}"), i["batch_item_id"])
+            for i in succeeded])
+        created.extend(i["product_id"] for i in succeeded if i["part"] == "create")
+        failed = 0
+        for (status, message), group in decided.items():
             if status == "success":
-                _merge_confirmed(cur, batch["channel_id"], pid, item["part"], json.loads(item["payload"] or "{}"),
-                                 item["batch_item_id"])
-                if item["part"] == "create":
-                    created.append(pid)
                 continue
-            failed += 1
-            if item["part"] == "create" and any(f in (message or "").lower() for f in _ALREADY_EXISTS):
-                # We created it before and lost track (a crash between sending and recording):
-                # look again, adopt what the marketplace holds and send only the difference.
+            failed += len(group)
+            for item in group:
+                pid = item["product_id"]
+                if item["part"] == "create" and any(f in (message or "").lower() for f in _ALREADY_EXISTS):
+                    # We created it before and lost track (a crash between sending and recording):
+                    # look again, adopt what the marketplace holds and send only the difference.
+                    cur.execute(
+                        "UPDATE {p}kervan_listing SET status = 'reconcile', pending_hash = NULL, last_error = NULL"
+                        " WHERE channel_id = %s AND product_id = %s",
+                        (batch["channel_id"], pid),
+                    )
+                    outbox.write(cur, outbox.product_saved(pid, reason="reconcile"))
+                    continue
                 cur.execute(
-                    "UPDATE {p}kervan_listing SET status = 'reconcile', pending_hash = NULL, last_error = NULL"
-                    " WHERE channel_id = %s AND product_id = %s",
-                    (batch["channel_id"], pid),
+                    "UPDATE {p}kervan_listing SET status = 'failed', last_error = %s, pending_hash = NULL"
+                    " WHERE channel_id = %s AND product_id = %s AND (pending_hash <=> %s OR batch_id = %s)",
+                    (message, batch["channel_id"], pid, item["content_hash"], batch["remote_batch_id"]),
                 )
-                outbox.write(cur, outbox.product_saved(pid, reason="reconcile"))
-                continue
-            cur.execute(
-                "UPDATE {p}kervan_listing SET status = 'failed', last_error = %s, pending_hash = NULL"
-                " WHERE channel_id = %s AND product_id = %s AND (pending_hash <=> %s OR batch_id = %s)",
-                (message, batch["channel_id"], pid, item["content_hash"], batch["remote_batch_id"]),
-            )
         cur.execute(
             "UPDATE {p}kervan_batch SET status = 'completed', failed_count = %s, completed_at = CURRENT_TIMESTAMP(6)"
             " WHERE batch_id = %s",
@@ -233,35 +279,58 @@ def expire(db: Database, batch: dict[str, Any], reason: str) -> None:
     db.run_in_transaction(run)
 
 
+# Batches checked at once by one poller. Checking is mostly waiting (the marketplace's answer, the
+# database's commit); one at a time, a bulk listing's results were read back far slower than its
+# creates went out.
+CHECKS_AT_ONCE = 4
+CLAIM_LIMIT = 20
+
+
+def _check(db: Database, batch: dict[str, Any], fetch: Callable[[str], Any],
+           on_created: Callable[[list[int]], None], not_found: type[Exception]) -> bool:
+    """Ask for one batch's result and write it if it is done; True when it was."""
+    try:
+        result = fetch(batch["remote_batch_id"])
+    except not_found as exc:
+        expire(db, batch, str(exc))
+        return False
+    except Exception as exc:  # noqa: BLE001 - transient: it stays due and is checked again
+        logger.warning("batch {} not checked: {}", batch["remote_batch_id"], exc)
+        return False
+    if not result.done:
+        db.execute("UPDATE {p}kervan_batch SET status = 'in_progress' WHERE batch_id = %s", (batch["batch_id"],))
+        return False
+    created = apply_result(db, batch, result)
+    if created:
+        on_created(created)
+    return True
+
+
+def _poll(db: Database, channel_id: int, fetch: Callable[[str], Any], on_created: Callable[[list[int]], None],
+          not_found: type[Exception], pool: Executor | None) -> tuple[int, int]:
+    due = claim_due(db, channel_id, limit=CLAIM_LIMIT)
+    if pool is None or len(due) < 2:
+        done = [_check(db, b, fetch, on_created, not_found) for b in due]
+    else:
+        done = list(pool.map(lambda b: _check(db, b, fetch, on_created, not_found), due))
+    return len(due), sum(done)
+
+
 def poll_once(db: Database, channel_id: int, fetch: Callable[[str], Any], on_created: Callable[[list[int]], None],
-              not_found: type[Exception]) -> int:
-    """Check every due batch once; returns how many finished."""
-    finished = 0
-    for batch in claim_due(db, channel_id):
-        try:
-            result = fetch(batch["remote_batch_id"])
-        except not_found as exc:
-            expire(db, batch, str(exc))
-            continue
-        except Exception as exc:  # noqa: BLE001 - transient: it stays due and is checked again
-            logger.warning("batch {} not checked: {}", batch["remote_batch_id"], exc)
-            continue
-        if not result.done:
-            db.execute("UPDATE {p}kervan_batch SET status = 'in_progress' WHERE batch_id = %s", (batch["batch_id"],))
-            continue
-        created = apply_result(db, batch, result)
-        finished += 1
-        if created:
-            on_created(created)
-    return finished
+              not_found: type[Exception], pool: Executor | None = None) -> int:
+    """Check every due batch once (``pool``: several at a time); returns how many finished."""
+    return _poll(db, channel_id, fetch, on_created, not_found, pool)[1]
 
 
 def poll_loop(db: Database, channel_id: int, fetch, on_created, not_found, interval: float,
               stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
-            poll_once(db, channel_id, fetch, on_created, not_found)
-        except Exception as exc:  # noqa: BLE001 - the database may be restarting; keep polling
-            logger.warning("batch polling failed: {}", exc)
-            db.reset()
-        stop.wait(interval)
+    with ThreadPoolExecutor(CHECKS_AT_ONCE, thread_name_prefix="batch-check") as pool:
+        while not stop.is_set():
+            claimed = 0
+            try:
+                claimed, _ = _poll(db, channel_id, fetch, on_created, not_found, pool)
+            except Exception as exc:  # noqa: BLE001 - the database may be restarting; keep polling
+                logger.warning("batch polling failed: {}", exc)
+                db.reset()
+            if claimed < CLAIM_LIMIT:  # a full claim: more are due now, no pause
+                stop.wait(interval)

@@ -23,6 +23,8 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
     if account is None:
         raise SystemExit(f"no marketplace account {channel!r} in {db.prefix}kervan_channel; add one first")
     settings = _settings(cfg, topology.queue(role, channel))
+    settings.queues = tuple(topology.queues(role, channel))
+    settings.first = _first_partitions(cfg, settings.queues)
     if role == "orders":
         from workers.clients import build_client
         from workers.orders.importer import OrderImporter
@@ -51,7 +53,10 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
         client = build_client(cfg, account, breaker)
         window = cfg.getfloat("worker", "coalesce_window")
         handler = handler_for(db, account, client, coalesce_window=window if window > 0 else None,
-                              replica=FreshReads.from_config(cfg, db))
+                              replica=FreshReads.from_config(cfg, db),
+                              # Partitions split a channel's events over processes; an order's
+                              # products may sit in other partitions than the order.
+                              shared_locks=len(settings.queues) > 1)
         poll = functools.partial(
             batches.poll_loop, db, account.channel_id, client.batch_result, handler.on_created, BatchNotFound,
             cfg.getfloat("worker", "batch_poll_interval"),
@@ -71,6 +76,20 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
     raise SystemExit(f"no {role} worker for {account.code} yet")
 
 
+def _first_partitions(cfg, queues: tuple[str, ...]) -> tuple[str, ...]:
+    """``[worker] partitions`` ("0,1") as queue names; empty: every queue."""
+    picked = cfg.getlist("worker", "partitions")
+    try:
+        indexes = [int(p) for p in picked]
+    except ValueError:
+        raise SystemExit(f"[worker] partitions must be partition numbers like 0,1; got {','.join(picked)}") from None
+    wrong = [i for i in indexes if not 0 <= i < len(queues)]
+    if wrong:
+        raise SystemExit(f"[worker] partitions {wrong} do not exist: this channel has {len(queues)}"
+                         " (0..{}, [worker] catalog_partitions)".format(len(queues) - 1))
+    return tuple(queues[i] for i in indexes)
+
+
 def _settings(cfg, queue: str) -> WorkerSettings:
     return WorkerSettings(
         amqp_url=cfg.get("amqp", "url"),
@@ -80,6 +99,7 @@ def _settings(cfg, queue: str) -> WorkerSettings:
         max_attempts=cfg.getint("worker", "max_attempts"),
         heartbeat=cfg.getint("amqp", "heartbeat"),
         heartbeat_interval=cfg.getfloat("worker", "heartbeat_interval"),
+        standby_after=cfg.getfloat("worker", "standby_after"),
     )
 
 

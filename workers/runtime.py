@@ -58,6 +58,18 @@ class WorkerSettings:
     heartbeat_interval: float = 5.0
     drain_parked: bool = True
     pause_check_every: float = 2.0
+    # A partitioned role's work queues (``queue`` is the first); empty: just ``queue``.
+    queues: tuple[str, ...] = ()
+    # The queues consumed at once; the rest are taken ``standby_after`` seconds later, by which
+    # time their owners are their active consumers and this process waits behind them.
+    first: tuple[str, ...] = ()
+    standby_after: float = 5.0
+
+    def work_queues(self) -> tuple[str, ...]:
+        return self.queues or (self.queue,)
+
+    def first_queues(self) -> tuple[str, ...]:
+        return tuple(q for q in self.work_queues() if q in self.first) or self.work_queues()
 
 
 class _Publisher:
@@ -122,6 +134,7 @@ class Worker:
         self._inflight: set[Future] = set()
         self._aggregate_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._resumed_at: float | None = None  # when consuming last (re)started
 
     def stop(self, *_args: Any) -> None:
         self.stopping.set()
@@ -164,16 +177,17 @@ class Worker:
             side_tags = [ch.basic_consume(CONTROL, functools.partial(self._on_message, conn, CONTROL))]
             if self.s.drain_parked:
                 side_tags.append(ch.basic_consume(PARKED, functools.partial(self._on_message, conn, PARKED)))
-            tag, checked = None, 0.0
+            tags: dict[str, str] = {}
+            checked = 0.0
+            self._resumed_at = None
             while not self.stopping.is_set():
                 if time.monotonic() - checked >= self.s.pause_check_every:
                     checked = time.monotonic()
-                    tag = self._follow_pause(ch, conn, tag)
+                    self._follow_pause(ch, conn, tags)
                 conn.process_data_events(time_limit=0.2)
             # Stop taking new messages; finish and ack the ones in hand, then close.
-            for t in [tag, *side_tags]:
-                if t:
-                    ch.basic_cancel(t)
+            for t in [*tags.values(), *side_tags]:
+                ch.basic_cancel(t)
             self.heartbeat.state = "draining"
             deadline = time.monotonic() + 120
             while self._inflight and time.monotonic() < deadline:
@@ -186,24 +200,33 @@ class Worker:
                 except Exception:  # noqa: BLE001
                     pass
 
-    def _follow_pause(self, ch, conn, tag: str | None) -> str | None:
+    def _follow_pause(self, ch, conn, tags: dict[str, str]) -> None:
+        """Consume while the channel is not paused: this process's own queues at once, the others
+        (a partitioned role's) ``standby_after`` seconds after each start or resume, so their owners,
+        starting or resuming alike, are registered first and stay their active consumers."""
         try:
             paused = self.paused()
         except Exception as exc:  # noqa: BLE001 - cannot tell: keep doing what we do
             logger.warning("worker {}: pause state unknown ({})", self.s.queue, exc)
-            return tag
-        if paused and tag:
-            ch.basic_cancel(tag)  # unacked deliveries in hand still finish and are acked
+            return
+        if paused:
+            if tags:
+                for t in tags.values():
+                    ch.basic_cancel(t)  # unacked deliveries in hand still finish and are acked
+                tags.clear()
+                logger.info("worker {}: channel paused by the merchant", self.s.queue)
             self.heartbeat.state = "paused"
-            logger.info("worker {}: channel paused by the merchant", self.s.queue)
-            return None
-        if not paused and not tag:
-            tag = ch.basic_consume(self.s.queue, functools.partial(self._on_message, conn, self.s.queue))
-            self.heartbeat.state = "consuming"
-            logger.info("worker consuming {}", self.s.queue)
-        elif paused:
-            self.heartbeat.state = "paused"
-        return tag
+            self._resumed_at = None
+            return
+        if self._resumed_at is None:
+            self._resumed_at = time.monotonic()
+        standby = time.monotonic() - self._resumed_at >= self.s.standby_after
+        wanted = self.s.work_queues() if standby else self.s.first_queues()
+        for q in wanted:
+            if q not in tags:
+                tags[q] = ch.basic_consume(q, functools.partial(self._on_message, conn, q))
+                logger.info("worker consuming {}", q)
+        self.heartbeat.state = "consuming"
 
     def _on_message(self, conn, queue: str, ch, method, props, body: bytes) -> None:
         fut = self.pool.submit(self._process, conn, ch, queue, method, props, body)

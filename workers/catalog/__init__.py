@@ -28,15 +28,17 @@ HANDLERS: dict[str, type[Catalog]] = {
 
 
 def handler_for(db: Database, account: ChannelAccount, client: Channel, *,
-                coalesce_window: float | None = None, replica: FreshReads | None = None) -> Catalog:
+                coalesce_window: float | None = None, replica: FreshReads | None = None,
+                shared_locks: bool = False) -> Catalog:
     """``coalesce_window``: seconds price/stock changes and new listings' creates gather before
     one request carries them (None: each change is its own request). ``replica``: where product
-    reads may go instead of the primary (``bridge/replica.py``)."""
+    reads may go instead of the primary (``bridge/replica.py``). ``shared_locks``: other processes
+    sync this channel too (partitioned queues), so a product is locked across processes."""
     try:
         cls = HANDLERS[account.code]
     except KeyError:
         raise SystemExit(f"no catalog handler for marketplace {account.code!r}") from None
-    return cls(db, account, client, coalesce_window=coalesce_window, replica=replica)
+    return cls(db, account, client, coalesce_window=coalesce_window, replica=replica, shared_locks=shared_locks)
 
 
 __all__ = [

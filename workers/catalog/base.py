@@ -11,10 +11,11 @@ never change, how a listing is taken down — lives in a subclass per marketplac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -40,6 +41,8 @@ CREATE = "create"
 # How long a sync of a product waits for that product's create to be sent from a coalescer
 # before going on regardless (the claim still keeps one content from being sent twice).
 CREATE_WAIT_SECONDS = 120.0
+# Seconds a sync waits for another process's sync of the same product before it is retried later.
+SHARED_LOCK_WAIT = 30
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,11 @@ class Catalog:
     PRICE_FIELDS: ClassVar[tuple[str, ...]] = ("salePrice", "listPrice")
 
     def __init__(self, db: Database, account: ChannelAccount, client: Channel, *, mapping_ttl: float = 30.0,
-                 coalesce_window: float | None = None, replica: FreshReads | None = None) -> None:
+                 coalesce_window: float | None = None, replica: FreshReads | None = None,
+                 shared_locks: bool = False) -> None:
         self.db = db
+        # Several processes sync this channel (partitioned queues): one product at a time across them.
+        self.shared_locks = shared_locks
         self.account = account
         self.client = client
         self.reader = ProductReader(db)
@@ -416,13 +422,33 @@ class Catalog:
         # a thread that read the truth first could send it last (a synchronous Amazon PATCH).
         with self._locks_guard:
             lock = self._product_locks.setdefault(product_id, threading.Lock())
-        with lock:
+        with lock, self._shared_lock(product_id):
             self._await_create(product_id)
             self._stale[product_id] = stale
             try:
                 return self._sync(product_id, event_id)
             finally:
                 self._stale.pop(product_id, None)
+
+    @contextlib.contextmanager
+    def _shared_lock(self, product_id: int) -> Iterator[None]:
+        """The per-product lock across processes when partitions split the channel: a product's
+        own events stay in one partition, but an order's event lands in the order's partition and
+        syncs products that belong to others. A MariaDB named lock, held by this thread's
+        connection (named per database: locks are server-wide)."""
+        if not self.shared_locks:
+            yield
+            return
+        name = f"{self.db.dsn.database[:32]}.ksync.{self.account.channel_id}.{product_id}"
+        if not self.db.one("SELECT GET_LOCK(%s, %s) AS got", (name, SHARED_LOCK_WAIT))["got"]:
+            raise TransientError(f"product {product_id} is being synced by another process for {self.label}")
+        try:
+            yield
+        finally:
+            try:
+                self.db.execute("DO RELEASE_LOCK(%s)", (name,))
+            except Exception as exc:  # noqa: BLE001 - a lost connection released it already
+                logger.debug("product lock {} not released: {}", name, exc)
 
     def truth_reader(self) -> ProductReader:
         """The product reader for OpenCart's truth now: the replica's when one is configured and
@@ -433,15 +459,15 @@ class Catalog:
 
     def _sync(self, product_id: int, event_id: str) -> Future | None:
         reader = self.truth_reader()
-        product = reader.get(product_id)
+        product = reader.get_grouped(product_id)
         if product is None:
             self.delete(product_id, event_id)
             return None
-        master = reader.get(product.master_id) if product.master_id else None
-        self.binder.ensure(product_id, None)
+        master = reader.get_grouped(product.master_id) if product.master_id else None
         try:
             desired = self.priced(self.desired(product, master))
         except self.mapping_error as exc:
+            self.binder.ensure(product_id, None)  # the merchant sees why on a listing row
             self.binder.set_status(product_id, "failed", str(exc))
             logger.info("product {} not listable on {}: {}", product_id, self.account.code, exc)
             return None
