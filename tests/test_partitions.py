@@ -202,3 +202,19 @@ def test_two_processes_sync_one_product_one_after_the_other(store41, monkeypatch
         assert store41.one("SELECT status FROM {p}kervan_listing WHERE product_id = 41")["status"] == "submitted"
     finally:
         sb.stop()
+
+
+def test_the_partitions_a_process_owns_come_from_its_configuration():
+    from bridge import config as kconfig
+    from workers.roles import _first_partitions
+
+    cfg = kconfig.load(environ={}).with_overrides({"worker": {"partitions": "2,3"}})
+    four = tuple(Topology(catalog_partitions=4).queues("catalog", "trendyol"))
+    assert _first_partitions(cfg, four) == four[2:]
+    # A role with one queue (orders, or an unpartitioned catalog) ignores a shared setting.
+    assert _first_partitions(cfg, ("kervan.orders.trendyol",)) == ("kervan.orders.trendyol",)
+    assert _first_partitions(kconfig.load(environ={}), four) == ()  # none named: all at once
+    with pytest.raises(SystemExit, match=r"\[4\] do not exist"):
+        _first_partitions(cfg.with_overrides({"worker": {"partitions": "0,4"}}), four)
+    with pytest.raises(SystemExit, match="partition numbers"):
+        _first_partitions(cfg.with_overrides({"worker": {"partitions": "p1"}}), four)

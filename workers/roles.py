@@ -77,16 +77,19 @@ def build_worker(cfg, role: str, channel: str) -> Worker:
 
 
 def _first_partitions(cfg, queues: tuple[str, ...]) -> tuple[str, ...]:
-    """``[worker] partitions`` ("0,1") as queue names; empty: every queue."""
+    """``[worker] partitions`` ("0,1") as queue names; empty, or a role with one queue: all of them
+    (a shared configuration naming partitions must not stop the orders or supplier workers)."""
     picked = cfg.getlist("worker", "partitions")
+    if len(queues) == 1:
+        return queues
     try:
         indexes = [int(p) for p in picked]
     except ValueError:
         raise SystemExit(f"[worker] partitions must be partition numbers like 0,1; got {','.join(picked)}") from None
     wrong = [i for i in indexes if not 0 <= i < len(queues)]
     if wrong:
-        raise SystemExit(f"[worker] partitions {wrong} do not exist: this channel has {len(queues)}"
-                         " (0..{}, [worker] catalog_partitions)".format(len(queues) - 1))
+        raise SystemExit(f"[worker] partitions {wrong} do not exist: this channel's catalog has {len(queues)}"
+                         f" (0..{len(queues) - 1}, [worker] catalog_partitions)")
     return tuple(queues[i] for i in indexes)
 
 
