@@ -4,12 +4,29 @@ read what reached the broker."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pika
 
 from kervan.procs import Proc
 
-__all__ = ["Proc", "drain"]
+__all__ = ["Proc", "drain", "worker_thread"]
+
+
+@contextmanager
+def worker_thread(worker) -> Iterator:
+    """Run a ``workers.runtime.Worker`` on a thread of this process; stop it on leaving, and fail
+    if it does not stop (it must drain and exit on ``stop()``)."""
+    t = threading.Thread(target=worker.run, daemon=True)
+    t.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        t.join(timeout=60)
+        assert not t.is_alive(), "worker did not stop"
 
 
 def drain(amqp_url: str, queue: str, idle: float = 1.0) -> list[dict]:

@@ -17,7 +17,7 @@ from bridge.envelope import Event
 from bridge.heartbeat import wait_until
 from bridge.relay import Relay, RelaySettings
 from bridge.topology import Topology, bucket_of, declare_all
-from tests.fleet import drain
+from tests.fleet import drain, worker_thread
 from workers.runtime import Worker, WorkerSettings
 
 BASE = "kervan.catalog.trendyol"
@@ -114,16 +114,9 @@ def worker(db, amqp_url: str, topology: Topology, recorder: Recorder, name: str,
     settings = WorkerSettings(amqp_url=amqp_url, queue=queues[0], queues=queues,
                               first=tuple(queues[i] for i in first), standby_after=1.0,
                               pause_check_every=0.2, heartbeat_interval=0.5)
-    w = Worker(db, settings, recorder.handler(name), topology, role="catalog", channel="trendyol",
-               paused=paused.is_set if paused else None)
-    t = threading.Thread(target=w.run, daemon=True)
-    t.start()
-    try:
+    with worker_thread(Worker(db, settings, recorder.handler(name), topology, role="catalog", channel="trendyol",
+                              paused=paused.is_set if paused else None)) as w:
         yield w
-    finally:
-        w.stop()
-        t.join(60)
-        assert not t.is_alive()
 
 
 def test_workers_owning_different_partitions_work_at_once_and_a_survivor_takes_over(store41, amqp_url):

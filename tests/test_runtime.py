@@ -12,6 +12,7 @@ import pytest
 from bridge.envelope import Event
 from bridge.heartbeat import wait_until
 from bridge.topology import Topology, declare_all
+from tests.fleet import worker_thread
 from workers.channels.errors import PermanentError
 from workers.runtime import ATTEMPT_HEADER, Worker, WorkerSettings
 
@@ -48,15 +49,8 @@ def topology() -> Topology:
 @contextmanager
 def running(db, amqp_url, handler, **kw):
     settings = WorkerSettings(amqp_url=amqp_url, queue=QUEUE, heartbeat_interval=0.5, **kw)
-    worker = Worker(db, settings, handler, topology(), role="catalog", channel="trendyol")
-    t = threading.Thread(target=worker.run, daemon=True)
-    t.start()
-    try:
+    with worker_thread(Worker(db, settings, handler, topology(), role="catalog", channel="trendyol")) as worker:
         yield worker
-    finally:
-        worker.stop()
-        t.join(timeout=60)
-        assert not t.is_alive(), "worker did not stop"
 
 
 def publish(amqp_url: str, *bodies: bytes, routing_key: str = "product.saved") -> None:
