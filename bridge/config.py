@@ -36,7 +36,7 @@ DEFAULTS: dict[str, dict[str, str]] = {
     },
     "relay": {
         "batch_size": "500",
-        "poll_interval": "0.1",
+        "poll_interval": "0.05",
         "confirm_window": "1000",
         "retention_hours": "72",
         "leader_lock": "kervan_relay",

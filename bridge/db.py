@@ -144,6 +144,17 @@ class Database:
 
         return self._with_reconnect(run)
 
+    def tuples(self, sql: str, params: Sequence[Any] | None = None) -> tuple[tuple, ...]:
+        """A read like ``query`` whose rows are plain tuples: for hot paths that read many rows
+        and know the column order (no dict built per row)."""
+
+        def run() -> tuple[tuple, ...]:
+            with self.conn.cursor(pymysql.cursors.Cursor) as cur:
+                cur.execute(self.sql(sql), params)
+                return cur.fetchall()
+
+        return self._with_reconnect(run)
+
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> dict[str, Any] | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None

@@ -115,8 +115,12 @@ class Event:
 
     @property
     def routing_key(self) -> str:
-        """Commands aimed at one channel route as ``cmd.<name>.<channel>``; events by their type."""
-        channel = self.payload.get("channel")
-        if self.type.startswith("cmd.") and channel:
-            return f"{self.type}.{channel}"
-        return self.type
+        return routing_key(self.type, self.payload)
+
+
+def routing_key(event_type: str, payload: dict[str, Any]) -> str:
+    """Commands aimed at one channel route as ``cmd.<name>.<channel>``; events by their type."""
+    channel = payload.get("channel")
+    if event_type.startswith("cmd.") and channel:
+        return f"{event_type}.{channel}"
+    return event_type

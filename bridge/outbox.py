@@ -86,6 +86,32 @@ def claim(
     return [r for r in rows if r["id"] not in exclude][:limit]
 
 
+# What the relay needs of a row, as a tuple, in this order: the payload as the bytes stored (the relay
+# forwards it without decoding it) and created_at already in the envelope's ISO form (MariaDB does
+# in C what pymysql's datetime converter and strftime did in Python, per row).
+RELAY_COLUMNS = ("id", "event_id", "event_type", "aggregate_type", "aggregate_id", "payload", "correlation_id",
+                 "source", "occurred_at")
+_RELAY_SELECT = (
+    "SELECT id, event_id, event_type, aggregate_type, aggregate_id, CAST(payload AS BINARY), correlation_id,"
+    " source, DATE_FORMAT(created_at, '%%Y-%%m-%%dT%%H:%%i:%%s.%%fZ') FROM {p}kervan_outbox"
+)
+_RELAY_WHERE = " WHERE published_at IS NULL AND id > %s ORDER BY id LIMIT %s"
+
+
+def claim_for_relay(db: Database, limit: int, after: int = 0) -> tuple[tuple, ...]:
+    """Unpublished rows above ``after`` in id order, as tuples of ``RELAY_COLUMNS``.
+
+    A plain read, not a locking one: only the leader relay publishes, and a transaction's rows are
+    invisible until it commits, which is what SKIP LOCKED achieved. A row that commits below
+    ``after`` later than its neighbours is found by the relay's rescan (``after=0``), as before.
+
+    Past ``after`` the rows are read along the primary key: they are nearly all unpublished, and
+    this skips a lookup per row through the ``unpublished`` index. A rescan must use that index,
+    or it would walk every published row kept for the retention period."""
+    hint = " FORCE INDEX (PRIMARY)" if after else ""
+    return db.tuples(_RELAY_SELECT + hint + _RELAY_WHERE, (after, limit))
+
+
 def to_event(row: dict[str, Any]) -> Event:
     created = row["created_at"]
     return Event(
@@ -102,15 +128,34 @@ def to_event(row: dict[str, Any]) -> Event:
 
 
 def mark_published(db: Database, ids: Iterable[int]) -> int:
+    """Mark these rows published. Runs of consecutive ids are sent as ranges, which MariaDB
+    parses and walks faster than a long IN list; a range covers only ids in ``ids``, never a
+    gap between them (a gap may be a row that becomes visible later and was never sent)."""
     ids = sorted(set(ids))
     if not ids:
         return 0
-    marks = ",".join(["%s"] * len(ids))
+    ranges: list[int] = []
+    singles: list[int] = []
+    start = prev = ids[0]
+    for i in [*ids[1:], None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        if prev > start:
+            ranges += (start, prev)
+        else:
+            singles.append(start)
+        if i is not None:
+            start = prev = i
+    terms = ["id BETWEEN %s AND %s"] * (len(ranges) // 2)
+    if singles:
+        terms.append(f"id IN ({','.join(['%s'] * len(singles))})")
     return db.run_in_transaction(
         lambda cur: cur.execute(
-            f"UPDATE {{p}}kervan_outbox SET published_at = CURRENT_TIMESTAMP(6),"  # noqa: S608 - placeholders only
-            f" publish_attempts = publish_attempts + 1 WHERE id IN ({marks}) AND published_at IS NULL",
-            ids,
+            # publish_attempts is left alone: it was always 1 here, and it is a third of the cost.
+            "UPDATE {p}kervan_outbox SET published_at = CURRENT_TIMESTAMP(6)"  # noqa: S608 - placeholders only
+            f" WHERE published_at IS NULL AND ({' OR '.join(terms)})",
+            [*ranges, *singles],
         )
     )
 

@@ -28,7 +28,7 @@ def test_config_file_then_environment(tmp_path):
     assert cfg.get("database", "url") == "mysql://u:p@db:3306/shop" and cfg.prefix == "ps_"
     assert cfg.getint("relay", "batch_size") == 7  # the environment wins over the file
     assert cfg.get("amqp", "url") == "amqp://x/y"
-    assert cfg.getfloat("relay", "poll_interval") == 0.1  # untouched keys keep their defaults
+    assert cfg.getfloat("relay", "poll_interval") == 0.05  # untouched keys keep their defaults
     assert cfg.env()["KERVAN_DATABASE_PREFIX"] == "ps_"
     with pytest.raises(FileNotFoundError):
         kconfig.load(str(tmp_path / "missing.ini"), environ={})
