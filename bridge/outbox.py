@@ -59,31 +59,14 @@ def product_deleted(product_id: int, source: str = "kervan", **payload: Any) -> 
                  source=source)
 
 
-def claim(
-    db: Database,
-    limit: int,
-    exclude: set[int] | frozenset[int] = frozenset(),
-    after: int = 0,
-) -> list[dict[str, Any]]:
-    """Unpublished rows in id order, selected by state (reliability §7: auto-increment ids become
-    visible out of commit order, so an id cursor alone would skip rows for ever).
-
-    ``after`` lets a busy relay skip the rows it already has in flight instead of reading them
-    again on every poll; it must still call with ``after=0`` regularly (a rescan), which is what
-    picks up a row that became visible late or was nacked. SKIP LOCKED passes over rows another
-    transaction still holds, instead of waiting on them."""
-    rows = db.run_in_transaction(
-        lambda cur: (
-            cur.execute(
-                "SELECT id, event_id, event_type, aggregate_type, aggregate_id, payload, correlation_id, source,"
-                " created_at FROM {p}kervan_outbox WHERE published_at IS NULL AND id > %s ORDER BY id LIMIT %s"
-                " FOR UPDATE SKIP LOCKED",
-                (after, limit + (len(exclude) if not after else 0)),
-            ),
-            cur.fetchall(),
-        )[1]
+def unpublished(db: Database, limit: int) -> list[dict[str, Any]]:
+    """The oldest unpublished rows as dicts (``to_event`` turns one into its event), for tools and
+    tests. The relay reads with ``claim_for_relay``."""
+    return db.query(
+        "SELECT id, event_id, event_type, aggregate_type, aggregate_id, payload, correlation_id, source,"
+        " created_at FROM {p}kervan_outbox WHERE published_at IS NULL ORDER BY id LIMIT %s",
+        (limit,),
     )
-    return [r for r in rows if r["id"] not in exclude][:limit]
 
 
 # What the relay needs of a row, as a tuple, in this order: the payload as the bytes stored (the relay

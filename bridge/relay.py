@@ -78,7 +78,7 @@ class _Session:
         self.read_again_at = 0.0  # after a failed read, not before this
         self.closing = False
         self.last_leader_check = time.monotonic()
-        self.conn = _Connection(
+        self.conn = RelayConnection(
             connection_parameters(self.s.amqp_url, self.s.heartbeat),
             on_open_callback=self._on_open,
             on_open_error_callback=self._on_open_error,
@@ -241,7 +241,7 @@ class _Session:
         return full
 
 
-class _Connection(pika.SelectConnection):
+class RelayConnection(pika.SelectConnection):
     """A SelectConnection that also takes frames marshalled elsewhere (``bridge.amqp_frames``)."""
 
     @property

@@ -17,8 +17,9 @@ __all__ = ["Proc", "drain", "worker_thread"]
 
 @contextmanager
 def worker_thread(worker) -> Iterator:
-    """Run a ``workers.runtime.Worker`` on a thread of this process; stop it on leaving, and fail
-    if it does not stop (it must drain and exit on ``stop()``)."""
+    """Run a ``workers.runtime.Worker`` (or a ``bridge.relay.Relay``: anything with ``run`` and
+    ``stop``) on a thread of this process; stop it on leaving, and fail if it does not stop (it
+    must drain and exit on ``stop()``)."""
     t = threading.Thread(target=worker.run, daemon=True)
     t.start()
     try:

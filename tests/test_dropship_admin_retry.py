@@ -40,7 +40,7 @@ def php_retry_row(db, order_id: int, supplier_id: int) -> None:
 def relayed(db) -> Event:
     """The one unpublished command, as the relay publishes it and the worker decodes it (marked
     published, so the next press is read on its own)."""
-    (row,) = [r for r in outbox.claim(db, 100) if r["event_type"] == "cmd.dropship"]
+    (row,) = [r for r in outbox.unpublished(db, 100) if r["event_type"] == "cmd.dropship"]
     outbox.mark_published(db, [row["id"]])
     return Event.from_json(outbox.to_event(row).to_json())
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 import uuid
 
@@ -21,9 +20,13 @@ from bridge.heartbeat import wait_until
 from bridge.relay import Relay, RelaySettings
 from bridge.relay_rows import Reader, frames_of
 from bridge.topology import BUCKET_HEADER, Topology, bucket_of
-from tests.fleet import drain
+from tests.fleet import drain, worker_thread
 
 QUEUE = "kervan.catalog.trendyol"
+
+
+def _relay(db, amqp_url: str, **settings) -> Relay:
+    return Relay(db, RelaySettings(amqp_url=amqp_url, topology=Topology(), **settings))
 
 
 def _pika_frames(channel, body_max, exchange, key, body, props) -> bytes:
@@ -77,7 +80,7 @@ def test_the_relay_reads_rows_as_the_envelope_needs_them(store41):
     outbox.write_many(store41, events)
     rows = Reader(store41, rescan_every=60).read(10)
     assert [r[1] for r in rows] == [e.id for e in events]
-    by_dict = {r["id"]: r for r in outbox.claim(store41, 10)}
+    by_dict = {r["id"]: r for r in outbox.unpublished(store41, 10)}
     for row in rows:
         old = outbox.to_event(by_dict[row[0]])  # the envelope as the relay built it before
         raw = frames_of(row, "kervan", 1, 131064)
@@ -120,15 +123,8 @@ def test_a_payload_that_is_not_json_is_forwarded_and_parked_not_a_stopped_relay(
     outbox.write_many(store41, [outbox.product_saved(39)])
     store41.execute("UPDATE {p}kervan_outbox SET payload = %s", ("{not json",))
     outbox.write_many(store41, [good])
-    relay = Relay(store41, RelaySettings(amqp_url=amqp_url, topology=Topology()))
-    t = threading.Thread(target=relay.run, daemon=True)
-    t.start()
-    try:
-        assert wait_until(lambda: store41.one(
-            "SELECT COUNT(*) AS n FROM {p}kervan_outbox WHERE published_at IS NULL")["n"] == 0, 20)
-    finally:
-        relay.stop()
-        t.join(30)
+    with worker_thread(_relay(store41, amqp_url)):
+        assert wait_until(lambda: not outbox.unpublished(store41, 1), 20)
     (bad_props, bad_body), (good_props, good_body) = _consume_raw(amqp_url, QUEUE, 2)
     with pytest.raises(PoisonMessage, match="not JSON"):
         Event.from_json(bad_body)  # what a consumer parks, with this reason
@@ -144,16 +140,8 @@ def test_many_rows_through_the_relay_arrive_whole(store41, amqp_url):
     # Bodies of every size, several frames each with a small frame_max, and Turkish text.
     events = [outbox.product_saved(i, note="Ğ" * (i * 997 % 20000)) for i in range(1, 301)]
     outbox.write_many(store41, events)
-    relay = Relay(store41, RelaySettings(amqp_url=amqp_url + "?frame_max=8192", topology=Topology(),
-                                         batch_size=64, confirm_window=128))
-    t = threading.Thread(target=relay.run, daemon=True)
-    t.start()
-    try:
-        assert wait_until(lambda: store41.one(
-            "SELECT COUNT(*) AS n FROM {p}kervan_outbox WHERE published_at IS NULL")["n"] == 0, 60)
-    finally:
-        relay.stop()
-        t.join(30)
+    with worker_thread(_relay(store41, amqp_url + "?frame_max=8192", batch_size=64, confirm_window=128)):
+        assert wait_until(lambda: not outbox.unpublished(store41, 1), 60)
     got = drain(amqp_url, QUEUE)
     assert [m["id"] for m in got] == [e.id for e in events]
     assert [m["payload"] for m in got] == [e.payload for e in events]
@@ -167,16 +155,12 @@ def test_a_row_that_cannot_be_a_message_stays_unpublished_and_the_rest_go(store4
     outbox.write_many(store41, [bad, good])
     logs: list[str] = []
     sink = logger.add(logs.append, level="ERROR")
-    relay = Relay(store41, RelaySettings(amqp_url=amqp_url, topology=Topology(), rescan_every=0.2))
-    t = threading.Thread(target=relay.run, daemon=True)
-    t.start()
     try:
-        assert wait_until(lambda: store41.one("SELECT published_at FROM {p}kervan_outbox WHERE event_id = %s",
-                                              (good.id,))["published_at"], 20)
-        time.sleep(1.0)  # several rescans meet the bad row again
+        with worker_thread(_relay(store41, amqp_url, rescan_every=0.2)):
+            assert wait_until(lambda: store41.one("SELECT published_at FROM {p}kervan_outbox WHERE event_id = %s",
+                                                  (good.id,))["published_at"], 20)
+            time.sleep(1.0)  # several rescans meet the bad row again
     finally:
-        relay.stop()
-        t.join(30)
         logger.remove(sink)
     said = [m for m in logs if "cannot be sent and stays unpublished" in m]
     bad_row = store41.one("SELECT id FROM {p}kervan_outbox WHERE event_id = %s", (bad.id,))["id"]
