@@ -3,9 +3,9 @@ published on a thread of its own.
 
 Why a marking thread: the UPDATE that marks a batch and its commit took MariaDB longer than
 claiming and publishing the same rows, and done on the I/O loop nothing was sent nor confirmed
-meanwhile. On its own thread and connection MariaDB marks while the broker works. (Claiming on a
-thread as well was measured and gained nothing on two vCPUs: it is quick, and it is CPU the
-machine does not have spare.)
+meanwhile. On its own thread and connection MariaDB marks while the broker works. (Reading ahead
+on a thread as well was measured and was slower on two vCPUs — the read is short, and the GIL and
+the switching cost more than the overlap gained; docs/performance.md has the figures.)
 
 Every id the reader hands out stays *held* until the marker has marked it or the I/O loop gives
 it back (nack): a rescan from the start of the table meets those rows still unpublished and must
