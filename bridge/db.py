@@ -136,20 +136,16 @@ class Database:
     # -- statements ---------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """A read, retried once on a lost connection (reads are idempotent)."""
-
-        def run() -> list[dict[str, Any]]:
-            with self.conn.cursor() as cur:
-                cur.execute(self.sql(sql), params)
-                return list(cur.fetchall())
-
-        return self._with_reconnect(run)
+        return list(self._read(sql, params, pymysql.cursors.DictCursor))
 
     def tuples(self, sql: str, params: Sequence[Any] | None = None) -> tuple[tuple, ...]:
         """A read like ``query`` whose rows are plain tuples: for hot paths that read many rows
         and know the column order (no dict built per row)."""
+        return self._read(sql, params, pymysql.cursors.Cursor)
 
-        def run() -> tuple[tuple, ...]:
-            with self.conn.cursor(pymysql.cursors.Cursor) as cur:
+    def _read(self, sql: str, params: Any, cursor_class: type) -> Any:
+        def run() -> Any:
+            with self.conn.cursor(cursor_class) as cur:
                 cur.execute(self.sql(sql), params)
                 return cur.fetchall()
 

@@ -22,16 +22,10 @@ from collections.abc import Callable
 
 from loguru import logger
 
-from bridge import amqp_frames, outbox
+from bridge import amqp_frames, envelope, outbox
 from bridge.db import Database
-from bridge.envelope import SCHEMA_VERSION, routing_key
+from bridge.envelope import routing_key
 from bridge.topology import bucket_of
-
-# JSON string quoting as json.dumps(ensure_ascii=False) does it (the C encoder), without building
-# a dict per row: about half the cost of dumps for the envelope's head.
-_q = json.encoder.encode_basestring
-_HEAD = ('{"type":%s,"aggregate_type":%s,"aggregate_id":%s,"id":%s,"occurred_at":%s,"correlation_id":%s,'
-         '"seq":%d,"source":%s,"schema":' + str(SCHEMA_VERSION) + ',"payload":')
 
 
 def frames_of(row: tuple, exchange: str, channel: int, body_max: int) -> bytes:
@@ -42,8 +36,7 @@ def frames_of(row: tuple, exchange: str, channel: int, body_max: int) -> bytes:
     oid, event_id, event_type, agg_type, agg_id, payload, corr, source, occurred = row
     corr = corr or event_id
     aggregate = f"{agg_type}:{agg_id}"
-    head = _HEAD % (_q(event_type), _q(agg_type), _q(agg_id), _q(event_id), _q(occurred), _q(corr), oid, _q(source))
-    body = b"".join((head.encode(), payload or b"{}", b"}"))
+    body = envelope.body(event_type, agg_type, agg_id, event_id, occurred, corr, oid, source, payload or b"{}")
     # bucket: which partition of a partitioned queue takes it (bridge/topology.py).
     return amqp_frames.publish(channel, body_max, exchange, _routing_key(event_type, payload), body,
                                message_id=event_id, correlation_id=corr, event_type=event_type,
